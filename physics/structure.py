@@ -1,0 +1,196 @@
+"""Linear structural model of an N-storey shear frame: matrices, modes and FRFs.
+
+Coordinates are floor displacements relative to the base (slip table), floors numbered
+1 (bottom) to N (top), SI units throughout. With base acceleration a_g the equations are
+
+    M u'' + C u' + K u = f(t) - M 1 a_g(t),
+
+and the floors' absolute acceleration, what an accelerometer measures, is u'' + a_g.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import scipy.linalg
+
+
+def chain_matrix(storey: np.ndarray) -> np.ndarray:
+    """Chain (tridiagonal) matrix of storey values a_1..a_N; a_1 ties floor 1 to the base."""
+    a = np.asarray(storey, dtype=np.float64)
+    n = a.size
+    out = np.zeros((n, n))
+    for i in range(n):
+        out[i, i] = a[i] + (a[i + 1] if i + 1 < n else 0.0)
+        if i + 1 < n:
+            out[i, i + 1] = out[i + 1, i] = -a[i + 1]
+    return out
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """M, C, K of a linear structure (kg, N s/m, N/m), plus storey values when it is a chain."""
+
+    M: np.ndarray
+    C: np.ndarray
+    K: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.M.shape[0]
+
+    @classmethod
+    def chain(cls, mass_kg, stiffness_n_per_m, damping_ns_per_m) -> LinearModel:
+        return cls(M=np.diag(np.asarray(mass_kg, dtype=np.float64)),
+                   C=chain_matrix(damping_ns_per_m), K=chain_matrix(stiffness_n_per_m))
+
+    def state_matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """First-order form x' = A x + B w with x = [u, u'] and w = [f_1..f_N, a_g]."""
+        n = self.n
+        Minv = np.linalg.inv(self.M)
+        A = np.zeros((2 * n, 2 * n))
+        A[:n, n:] = np.eye(n)
+        A[n:, :n] = -Minv @ self.K
+        A[n:, n:] = -Minv @ self.C
+        B = np.zeros((2 * n, n + 1))
+        B[n:, :n] = Minv
+        B[n:, n] = -1.0  # -M^-1 M 1 a_g
+        return A, B
+
+
+@dataclass(frozen=True)
+class Modes:
+    """Undamped natural frequencies, damping ratios and mass-normalised mode shapes."""
+
+    frequencies_hz: np.ndarray  # (N,)
+    damping_ratios: np.ndarray  # (N,), from the complex eigenvalues of the damped system
+    shapes: np.ndarray  # (N, N): column r is mode r, with shapes.T @ M @ shapes = I
+    damped_frequencies_hz: np.ndarray
+
+
+def modal_analysis(model: LinearModel) -> Modes:
+    """Modes of (M, C, K).
+
+    Frequencies and shapes come from the undamped problem K phi = w^2 M phi. Damping ratios come
+    from the damped system's eigenvalues lambda = -zeta w +- j w sqrt(1 - zeta^2), which is exact
+    for non-proportional damping too; each complex pair is matched to the undamped mode whose
+    frequency is nearest (the damping here is light, so the order is preserved).
+    """
+    w2, phi = scipy.linalg.eigh(model.K, model.M)
+    w = np.sqrt(np.clip(w2, 0.0, None))
+    # Sign convention: the largest-magnitude entry of each shape is positive.
+    for r in range(phi.shape[1]):
+        if phi[np.argmax(np.abs(phi[:, r])), r] < 0:
+            phi[:, r] *= -1.0
+    A, _ = model.state_matrices()
+    lam = np.linalg.eigvals(A)
+    lam = lam[lam.imag > 0]
+    zeta = np.full(model.n, np.nan)
+    wd = np.full(model.n, np.nan)
+    for r in range(model.n):
+        if lam.size == 0:
+            break  # overdamped: no oscillatory pair left
+        k = int(np.argmin(np.abs(np.abs(lam) - w[r])))
+        zeta[r] = -lam[k].real / abs(lam[k])
+        wd[r] = lam[k].imag
+        lam = np.delete(lam, k)
+    return Modes(w / (2 * np.pi), zeta, phi, wd / (2 * np.pi))
+
+
+def rayleigh_damping(M: np.ndarray, K: np.ndarray, zeta: float, modes=(1, 2)) -> np.ndarray:
+    """C = alpha M + beta K with damping ratio zeta on the two given modes (1-based)."""
+    w = np.sqrt(scipy.linalg.eigh(K, M, eigvals_only=True))
+    w1, w2 = w[modes[0] - 1], w[modes[1] - 1]
+    alpha = 2 * zeta * w1 * w2 / (w1 + w2)
+    beta = 2 * zeta / (w1 + w2)
+    return alpha * M + beta * K
+
+
+def leg_storey_stiffness(e_pa: float, width_m: float, thickness_m: float, length_m: float,
+                         n_legs: int = 4) -> float:
+    """Storey stiffness of n clamped-guided legs bending about their thin axis: n 12 E I / L^3."""
+    second_moment = width_m * thickness_m**3 / 12.0
+    return n_legs * 12.0 * e_pa * second_moment / length_m**3
+
+
+# ---------------------------------------------------------------------------------------------
+# Frequency response functions
+# ---------------------------------------------------------------------------------------------
+
+_OUTPUT_POWER = {"displacement": 0, "velocity": 1, "accelerance": 2}
+
+
+def frf(model: LinearModel, frequency_hz, excitation: str | int = 1,
+        output: str = "displacement") -> np.ndarray:
+    """FRF matrix of shape (n_freq, N): response of every floor to a unit harmonic input.
+
+    excitation: a floor number 1..N (unit force there, N), or "base" (unit base acceleration,
+    m/s^2). output: "displacement", "velocity" or "accelerance". For a force these are the
+    receptance (m/N), mobility (m/s/N) and accelerance (m/s^2/N). For base excitation the
+    displacement and velocity are relative to the base (what drives the storey drifts), per
+    m/s^2 of base acceleration, and the accelerance is the floors' absolute acceleration per
+    unit base acceleration (the transmissibility an accelerometer sees).
+    """
+    if output not in _OUTPUT_POWER:
+        raise ValueError(f"output must be one of {sorted(_OUTPUT_POWER)}, got {output!r}")
+    w = 2 * np.pi * np.atleast_1d(np.asarray(frequency_hz, dtype=np.float64))
+    n = model.n
+    if excitation == "base":
+        load = -model.M @ np.ones(n)
+    else:
+        floor = int(excitation)
+        if not 1 <= floor <= n:
+            raise ValueError(f"excitation floor must be 1..{n}, got {excitation}")
+        load = np.zeros(n)
+        load[floor - 1] = 1.0
+    # Dynamic stiffness D(w) = K - w^2 M + j w C, stacked over frequency and solved at once.
+    D = (model.K[None] - (w**2)[:, None, None] * model.M[None]
+         + 1j * w[:, None, None] * model.C[None])
+    x = np.linalg.solve(D, np.broadcast_to(load.astype(complex), (w.size, n))[..., None])[..., 0]
+    out = x * (1j * w[:, None]) ** _OUTPUT_POWER[output]
+    if excitation == "base" and output == "accelerance":
+        out = out + 1.0  # absolute = relative + base
+    return out
+
+
+@numba.njit(cache=True, fastmath=False)
+def chain_receptance_batch(mass, stiffness, damping, omega, floor):
+    """Receptance |X_i / F| of many chain models at many frequencies, by the Thomas algorithm.
+
+    mass, stiffness, damping: (n_samples, N) storey values; omega: (n_freq,) rad/s;
+    floor: 0-based index of the unit force. Returns complex (n_samples, n_freq, N).
+    A chain's dynamic stiffness is tridiagonal, so each solve costs O(N) instead of O(N^3).
+    """
+    ns, n = mass.shape
+    nf = omega.size
+    out = np.empty((ns, nf, n), dtype=np.complex128)
+    diag = np.empty(n, dtype=np.complex128)
+    off = np.empty(n, dtype=np.complex128)  # off[i] couples i-1 and i (i >= 1)
+    cp = np.empty(n, dtype=np.complex128)
+    dp = np.empty(n, dtype=np.complex128)
+    for s in range(ns):
+        for f in range(nf):
+            w = omega[f]
+            for i in range(n):
+                k_here = stiffness[s, i] + 1j * w * damping[s, i]
+                k_next = 0.0j
+                if i + 1 < n:
+                    k_next = stiffness[s, i + 1] + 1j * w * damping[s, i + 1]
+                diag[i] = k_here + k_next - w * w * mass[s, i]
+                off[i] = -k_here
+            # forward sweep on the symmetric tridiagonal system
+            rhs0 = 1.0 + 0.0j if floor == 0 else 0.0j
+            cp[0] = off[1] / diag[0] if n > 1 else 0.0j
+            dp[0] = rhs0 / diag[0]
+            for i in range(1, n):
+                den = diag[i] - off[i] * cp[i - 1]
+                if i + 1 < n:
+                    cp[i] = off[i + 1] / den
+                rhs = 1.0 + 0.0j if i == floor else 0.0j
+                dp[i] = (rhs - off[i] * dp[i - 1]) / den
+            out[s, f, n - 1] = dp[n - 1]
+            for i in range(n - 2, -1, -1):
+                out[s, f, i] = dp[i] - cp[i] * out[s, f, i + 1]
+    return out

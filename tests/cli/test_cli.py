@@ -1,0 +1,75 @@
+"""The command line as users meet it: real processes, exit codes, one JSON object, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from twin3d.scene_file import SCENES_DIR
+
+
+def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "twin3d", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_modes_json_default_scene():
+    r = run("modes", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)  # exactly one JSON object
+    np.testing.assert_allclose(out["frequencies_hz"], [6.2036, 17.8002, 26.4022], atol=6e-5)
+    assert len(out["damping_ratios"]) == 3 and all(0 < z < 0.05 for z in out["damping_ratios"])
+    shapes = np.array(out["shapes"])
+    assert shapes.shape == (3, 3)
+    M = np.diag([5.0394, 4.9919, 4.9693])
+    np.testing.assert_allclose(shapes @ M @ shapes.T, np.eye(3), atol=1e-9)
+
+
+def test_modes_five_storey_and_profile_choice():
+    r = run("modes", "--scene", "five_storey", "--json")
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)["frequencies_hz"]) == 5
+    r = run("modes", "--profile", "soton_beam", "--json")
+    np.testing.assert_allclose(json.loads(r.stdout)["frequencies_hz"],
+                               [7.1137, 19.9321, 28.8028], atol=6e-5)
+
+
+def test_bad_scene_exits_2_with_one_line_and_no_traceback(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text((SCENES_DIR / "three_storey.toml").read_text().replace(
+        "mass_kg = [5.0394,", "mass_kg = [-5.0394,", 1))
+    r = run("modes", "--scene", str(bad))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0] == (f"{bad}:profiles.southampton_identified.mass_kg[0]: out of range "
+                        "(got -5.0394, allowed > 0 kg)")
+    assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("modes", "--profile", "nope"), "unknown profile (got 'nope'"),
+    (("frobnicate",), "invalid choice"),
+    (("modes", "--scene", "no_such_scene"), "no such scene file"),
+    (("demo", "--seconds", "abc"), "invalid float value"),
+])
+def test_usage_errors_exit_2_one_line(args, needle):
+    r = run(*args)
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and needle in r.stderr, r.stderr
+
+
+def test_demo_runs_the_simulated_rig_headless():
+    r = run("demo", "--window", "none", "--seconds", "8", "--fast", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["seconds"] == pytest.approx(8.0, abs=0.06)
+    assert out["samples_per_channel"] == 8000
+    # the script runs the crank up to 250 rpm, then into a voltage ramp: it must be turning
+    assert 200 < out["peak_speed_rpm"] < 400
+    assert len(out["peak_drift_m"]) == 3 and max(out["peak_drift_m"]) > 0
+    assert "acc_floor3" in out["channels"]

@@ -1,0 +1,121 @@
+"""The `twin3d` command line. Every computing command takes --json and then prints exactly one
+JSON object on stdout; bad input exits 2 with one line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+
+import numpy as np
+
+from .schema import SchemaError
+
+
+class UsageError(Exception):
+    """Bad input from the command line: one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of usage + message
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _jsonable(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def emit(obj: dict) -> None:
+    print(json.dumps(obj, default=_jsonable))
+
+
+def cmd_modes(args) -> int:
+    from .physics.structure import modal_analysis
+    from .scene_file import load_scene
+
+    scene = load_scene(args.scene)
+    profile = args.profile or scene.data.model.active
+    modes = modal_analysis(scene.model(profile))
+    if args.json:
+        emit({"scene": scene.data.name, "profile": profile,
+              "frequencies_hz": modes.frequencies_hz,
+              "damping_ratios": modes.damping_ratios,
+              "shapes": modes.shapes.T,  # one list per mode, floors 1..N, mass-normalised
+              "shape_normalisation": "mass (shapes^T M shapes = I), floors 1..N"})
+        return 0
+    print(f"scene {scene.data.name}, profile {profile}")
+    print(f"{'mode':>4} {'f (Hz)':>10} {'zeta (%)':>9}   shape (floors 1..{scene.n_storeys})")
+    for r, (f, z) in enumerate(zip(modes.frequencies_hz, modes.damping_ratios), 1):
+        shape = modes.shapes[:, r - 1] / np.max(np.abs(modes.shapes[:, r - 1]))
+        print(f"{r:>4} {f:>10.4f} {100 * z:>9.3f}   " + " ".join(f"{v:+.3f}" for v in shape))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_benchmarks
+
+    report = run_benchmarks(quick=args.quick, progress=None if args.json else print)
+    if args.json:
+        emit(report)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    if args.window != "none":
+        raise UsageError(f"twin3d demo: --window {args.window} is not available yet "
+                         "(allowed: none; the 3D scene comes with the scene issue)")
+    summary = run_demo(args.scene, seconds=args.seconds, realtime=not args.fast,
+                       out=None if args.json else print)
+    if args.json:
+        emit(summary)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="twin3d", description="3D virtual twin of a base-shaken three-storey "
+                "structure. Every command takes --scene NAME|PATH.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, required=True)
+
+    def add(name: str, func: Callable, help_: str, computes: bool = True) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.add_argument("--scene", default="three_storey", help="scene name or .toml path")
+        if computes:
+            sp.add_argument("--json", action="store_true", help="print one JSON object")
+        sp.set_defaults(func=func)
+        return sp
+
+    m = add("modes", cmd_modes, "natural frequencies, damping ratios and mode shapes")
+    m.add_argument("--profile", help="a profile of the scene file (default: its active model)")
+    b = add("bench", cmd_bench, "performance figures, each beside its baseline and the ratio")
+    b.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    d = add("demo", cmd_demo, "the simulated rig running a scripted show")
+    d.add_argument("--window", choices=("onscreen", "offscreen", "none"), default="none")
+    d.add_argument("--seconds", type=float, default=30.0, help="rig seconds to run")
+    d.add_argument("--fast", action="store_true", help="run as fast as possible, not in real time")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except (UsageError, SchemaError) as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("twin3d: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # never a traceback for users; TWIN3D_DEBUG=1 shows it
+        if os.environ.get("TWIN3D_DEBUG"):
+            raise
+        print(f"twin3d: internal error: {type(e).__name__}: {e} "
+              "(run with TWIN3D_DEBUG=1 for details)", file=sys.stderr)
+        return 1
