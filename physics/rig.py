@@ -343,7 +343,9 @@ def rig_run(x, p, cmd, f_ext, ag_pres, M_inv, K, C, dt, n_steps, out_every, t0):
         om = x[S_OM]
         target = cmd[C_SPEED]
         dref = cmd[C_RAMP] * dt
-        if x[S_REF] < target - dref:
+        if mode != MODE_SPEED:
+            x[S_REF] = om  # the ramp starts from the actual speed when the loop takes over
+        elif x[S_REF] < target - dref:
             x[S_REF] += dref
         elif x[S_REF] > target + dref:
             x[S_REF] -= dref
