@@ -74,9 +74,8 @@ def step_sequence(Phi, G0, G1, x0, w):
 def simulate(A: np.ndarray, B: np.ndarray, w: np.ndarray, dt: float, x0=None,
              hold: str = "foh") -> np.ndarray:
     """States (K, n) of x' = A x + B w sampled every dt, inputs w (K, m) on the same grid."""
-    w = np.ascontiguousarray(np.atleast_2d(np.asarray(w, dtype=np.float64)))
-    if w.shape[0] == 1 and B.shape[1] != 1:
-        w = w.T.copy()
+    w = np.asarray(w, dtype=np.float64)
+    w = np.ascontiguousarray(w.reshape(-1, 1) if w.ndim == 1 else w)
     d = discretise(A, B, dt, hold)
     x0 = np.zeros(A.shape[0]) if x0 is None else np.asarray(x0, dtype=np.float64)
     return step_sequence(d.Phi, d.G0, d.G1, x0, w)

@@ -24,30 +24,38 @@ class Response:
         return np.diff(self.u, axis=1, prepend=0.0)
 
 
-def _inputs(model: LinearModel, n_steps: int, forces, base_acc) -> np.ndarray:
-    w = np.zeros((n_steps, model.n + 1))
+def _inputs(model: LinearModel, n_steps: int, forces, base_acc):
+    """Input columns actually present, and their indices in w = [f_1..f_N, a_g]."""
+    cols, used = [], []
     if forces is not None:
         f = np.asarray(forces, dtype=np.float64)
-        w[:, :model.n] = f.reshape(n_steps, -1) if f.ndim > 1 else 0.0
-        if f.ndim == 1:  # a single force history on floor 1
-            w[:, 0] = f
+        f = f.reshape(n_steps, -1) if f.ndim > 1 else np.column_stack(
+            [f] + [np.zeros(n_steps)] * (model.n - 1))  # a single history acts on floor 1
+        cols.append(f)
+        used.extend(range(model.n))
     if base_acc is not None:
-        w[:, model.n] = np.asarray(base_acc, dtype=np.float64)
-    return w
+        cols.append(np.asarray(base_acc, dtype=np.float64).reshape(n_steps, 1))
+        used.append(model.n)
+    if not cols:  # free vibration
+        return np.zeros((n_steps, 1)), [model.n]
+    return np.ascontiguousarray(np.hstack(cols)), used
 
 
-def _assemble(model, dt, X, w, k3=None) -> Response:
+def _assemble(model, dt, X, w, used, k3=None) -> Response:
+    """Accelerations from the state equations' lower rows; absolute = relative + a_g."""
     n = model.n
-    u, v = X[:, :n], X[:, n:]
-    rhs = w[:, :n] - u @ model.K.T - v @ model.C.T
+    A, B = model.state_matrices()
+    acc = X @ A[n:].T + w @ B[n:, used].T
     if k3 is not None:
-        d = np.diff(u, axis=1, prepend=0.0)
+        d = np.diff(X[:, :n], axis=1, prepend=0.0)
         s = k3 * d**3
-        rhs -= s
-        rhs[:, :-1] += s[:, 1:]
-    a_rel = np.linalg.solve(model.M, rhs.T).T - w[:, n:n + 1]
+        g = -s
+        g[:, :-1] += s[:, 1:]
+        acc += g @ np.linalg.inv(model.M).T
+    if n in used:
+        acc += w[:, used.index(n)][:, None]
     t = np.arange(X.shape[0]) * dt
-    return Response(t, u, v, a_rel + w[:, n:n + 1])
+    return Response(t, X[:, :n], X[:, n:], acc)
 
 
 def linear_response(model: LinearModel, dt: float, n_steps: int, forces=None, base_acc=None,
@@ -58,9 +66,9 @@ def linear_response(model: LinearModel, dt: float, n_steps: int, forces=None, ba
     (n_steps,) table acceleration in m/s^2; x0: initial [u, u'] (2N,).
     """
     A, B = model.state_matrices()
-    w = _inputs(model, n_steps, forces, base_acc)
-    X = simulate(A, B, w, dt, x0)
-    return _assemble(model, dt, X, w)
+    w, used = _inputs(model, n_steps, forces, base_acc)
+    X = simulate(A, B[:, used], w, dt, x0)
+    return _assemble(model, dt, X, w, used)
 
 
 def cubic_response(model: LinearModel, cubic_n_per_m3, dt: float, n_steps: int, forces=None,
@@ -71,8 +79,10 @@ def cubic_response(model: LinearModel, cubic_n_per_m3, dt: float, n_steps: int, 
     Returns the response and the integrator's statistics (accepted and rejected steps).
     """
     A, B = model.state_matrices()
-    w = _inputs(model, n_steps, forces, base_acc)
+    w, used = _inputs(model, n_steps, forces, base_acc)
     k3 = np.asarray(cubic_n_per_m3, dtype=np.float64)
     x0 = np.zeros(2 * model.n) if x0 is None else np.asarray(x0, dtype=np.float64)
-    X, acc, rej = integrate_cubic(A, B, np.linalg.inv(model.M), k3, x0, w, dt, rtol, atol)
-    return _assemble(model, dt, X, w, k3), {"accepted_steps": int(acc), "rejected_steps": int(rej)}
+    X, acc, rej = integrate_cubic(A, np.ascontiguousarray(B[:, used]), np.linalg.inv(model.M),
+                                  k3, x0, w, dt, rtol, atol)
+    stats = {"accepted_steps": int(acc), "rejected_steps": int(rej)}
+    return _assemble(model, dt, X, w, used, k3), stats

@@ -62,7 +62,7 @@ def output_size(n: int) -> int:
     return O_U + 3 * n
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, inline="always")
 def trapezoid(theta_e):
     """Unit trapezoidal back-EMF shape: +1 on [30, 150] deg, -1 on [210, 330], linear between."""
     x = theta_e % (2.0 * np.pi)
@@ -78,7 +78,34 @@ def trapezoid(theta_e):
     return -1.0 + (x - 11.0 * d) / d
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, inline="always")
+def _trap_wrapped(x):
+    """trapezoid() for x already in [0, 2 pi)."""
+    d = np.pi / 6.0
+    if x < d:
+        return x / d
+    if x < 5.0 * d:
+        return 1.0
+    if x < 7.0 * d:
+        return 1.0 - (x - 5.0 * d) / d
+    if x < 11.0 * d:
+        return -1.0
+    return -1.0 + (x - 11.0 * d) / d
+
+
+@numba.njit(cache=True, fastmath=True, inline="always")
+def _shapes(theta_e, out):
+    """Back-EMF shapes of phases a, b, c (b and c lag by 120 and 240 degrees), one wrap."""
+    two_pi = 2.0 * np.pi
+    x = theta_e - two_pi * np.floor(theta_e / two_pi)
+    for k in range(3):
+        y = x - two_pi * k / 3.0
+        if y < 0.0:
+            y += two_pi
+        out[k] = _trap_wrapped(y)
+
+
+@numba.njit(cache=True, fastmath=True, inline="always")
 def hall_sector(theta_e):
     """Six-step sector 0..5 of the electrical angle, sector 0 starting at 30 degrees."""
     x = (theta_e - np.pi / 6.0) % (2.0 * np.pi)
@@ -151,8 +178,8 @@ def _deriv(x, p, vt, conn, gain, table_mode, f_ext, ag_pres, M_inv, K, C, n, dx,
     th_e = pp * th
     shape = scratch_shape
     emf = scratch_emf
+    _shapes(th_e, shape)
     for k in range(3):
-        shape[k] = trapezoid(th_e - 2.0 * np.pi * k / 3.0)
         emf[k] = ke * om * shape[k]
     nconn = conn[0] + conn[1] + conn[2]
     vn = 0.0
@@ -173,12 +200,11 @@ def _deriv(x, p, vt, conn, gain, table_mode, f_ext, ag_pres, M_inv, K, C, n, dx,
             dx[S_IA + k] = 0.0
         p_cu += R * ik * ik
         torque += ke * shape[k] * ik
-    # friction: viscous plus a smoothed Coulomb term
-    t_fric = p[P_B] * om + p[P_TC] * np.tanh(om / p[P_WS])
+    # friction: viscous plus Coulomb, made linear below |w| = w_s (no stick-slip chatter)
+    t_fric = p[P_B] * om + p[P_TC] * min(1.0, max(-1.0, om / p[P_WS]))
 
     # structure
-    u = x[S_U:S_U + n]
-    v = x[S_U + n:S_U + 2 * n]
+    iv = S_U + n  # u_i = x[S_U + i], v_i = x[iv + i]
     zp = x[S_U + 2 * n]
     vp = x[S_U + 2 * n + 1]
     af = int(p[P_ACT_FLOOR])
@@ -187,17 +213,17 @@ def _deriv(x, p, vt, conn, gain, table_mode, f_ext, ag_pres, M_inv, K, C, n, dx,
     for i in range(n):
         force[i] = f_ext[i]
         for j in range(n):
-            force[i] -= K[i, j] * u[j] + C[i, j] * v[j]
+            force[i] -= K[i, j] * x[S_U + j] + C[i, j] * x[iv + j]
     vbase = 0.0  # base shear that the structure exerts on the table, N
     for i in range(n):
         for j in range(n):
-            vbase += K[i, j] * u[j] + C[i, j] * v[j]
+            vbase += K[i, j] * x[S_U + j] + C[i, j] * x[iv + j]
     f_act = 0.0
     f_susp = 0.0
     i_coil = 0.0
     if have_act:
-        f_susp = p[P_KACT] * (zp - u[af]) + p[P_CACT] * (vp - v[af])
-        i_coil = -gain * (v[af] + x[S_VG])  # DVF on the absolute floor velocity
+        f_susp = p[P_KACT] * (zp - x[S_U + af]) + p[P_CACT] * (vp - x[iv + af])
+        i_coil = -gain * (x[iv + af] + x[S_VG])  # DVF on the absolute floor velocity
         imax = p[P_IMAX]
         if i_coil > imax:
             i_coil = imax
@@ -238,7 +264,7 @@ def _deriv(x, p, vt, conn, gain, table_mode, f_ext, ag_pres, M_inv, K, C, n, dx,
     dx[S_REF] = 0.0
     dx[S_TW] = (p_cu - (x[S_TW] - p[P_TAMB]) / p[P_RTH]) / p[P_CTH]
     for i in range(n):
-        dx[S_U + i] = v[i]
+        dx[S_U + i] = x[iv + i]
         dx[S_U + n + i] = acc_rel0[i] - ag
     if have_act:
         dx[S_U + 2 * n] = vp
@@ -253,16 +279,16 @@ def _deriv(x, p, vt, conn, gain, table_mode, f_ext, ag_pres, M_inv, K, C, n, dx,
     sd = 0.0
     for i in range(n):
         for j in range(n):
-            sd += v[i] * C[i, j] * v[j]
+            sd += x[iv + i] * C[i, j] * x[iv + j]
     dx[S_WSD] = sd
     ext = 0.0
     for i in range(n):
-        ext += f_ext[i] * (v[i] + x[S_VG])
+        ext += f_ext[i] * (x[iv + i] + x[S_VG])
     dx[S_WEXT] = ext
     if have_act:
-        dv = vp - v[af]
+        dv = vp - x[iv + af]
         dx[S_WAD] = p[P_CACT] * dv * dv
-        dx[S_WCOIL] = f_act * (v[af] - vp)
+        dx[S_WCOIL] = f_act * (x[iv + af] - vp)
     else:
         dx[S_WAD] = 0.0
         dx[S_WCOIL] = 0.0
@@ -274,7 +300,7 @@ def _deriv(x, p, vt, conn, gain, table_mode, f_ext, ag_pres, M_inv, K, C, n, dx,
         extra[4 + i] = acc_rel0[i]  # absolute floor acceleration = (acc_rel0 - ag) + ag
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, inline="always")
 def _rk4(x, h, p, vt, conn, gain, table_mode, fe, ag_p, M_inv, K, C, n, k1, k2, k3, k4, xt,
          extra, sc0, sc1, sc2, sc3):
     """One classical Runge-Kutta step of length h with the switching pattern held."""

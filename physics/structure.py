@@ -155,42 +155,41 @@ def frf(model: LinearModel, frequency_hz, excitation: str | int = 1,
     return out
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True, parallel=True)
 def chain_receptance_batch(mass, stiffness, damping, omega, floor):
-    """Receptance |X_i / F| of many chain models at many frequencies, by the Thomas algorithm.
+    """Receptance X_i / F of many chain models at many frequencies, by the Thomas algorithm.
 
     mass, stiffness, damping: (n_samples, N) storey values; omega: (n_freq,) rad/s;
     floor: 0-based index of the unit force. Returns complex (n_samples, n_freq, N).
-    A chain's dynamic stiffness is tridiagonal, so each solve costs O(N) instead of O(N^3).
+    A chain's dynamic stiffness is tridiagonal, so each solve costs O(N) instead of O(N^3);
+    samples are spread over the cores.
     """
     ns, n = mass.shape
     nf = omega.size
     out = np.empty((ns, nf, n), dtype=np.complex128)
-    diag = np.empty(n, dtype=np.complex128)
-    off = np.empty(n, dtype=np.complex128)  # off[i] couples i-1 and i (i >= 1)
-    cp = np.empty(n, dtype=np.complex128)
-    dp = np.empty(n, dtype=np.complex128)
-    for s in range(ns):
+    for s in numba.prange(ns):
+        kc = np.empty(n + 1, dtype=np.complex128)  # complex storey stiffness, kc[n] = 0
+        cp = np.empty(n, dtype=np.complex128)
+        dp = np.empty(n, dtype=np.complex128)
         for f in range(nf):
             w = omega[f]
             for i in range(n):
-                k_here = stiffness[s, i] + 1j * w * damping[s, i]
-                k_next = 0.0j
-                if i + 1 < n:
-                    k_next = stiffness[s, i + 1] + 1j * w * damping[s, i + 1]
-                diag[i] = k_here + k_next - w * w * mass[s, i]
-                off[i] = -k_here
-            # forward sweep on the symmetric tridiagonal system
-            rhs0 = 1.0 + 0.0j if floor == 0 else 0.0j
-            cp[0] = off[1] / diag[0] if n > 1 else 0.0j
-            dp[0] = rhs0 / diag[0]
-            for i in range(1, n):
-                den = diag[i] - off[i] * cp[i - 1]
-                if i + 1 < n:
-                    cp[i] = off[i + 1] / den
-                rhs = 1.0 + 0.0j if i == floor else 0.0j
-                dp[i] = (rhs - off[i] * dp[i - 1]) / den
-            out[s, f, n - 1] = dp[n - 1]
+                kc[i] = stiffness[s, i] + 1j * w * damping[s, i]
+            kc[n] = 0.0
+            # forward sweep: row i is -kc[i] x_{i-1} + (kc[i] + kc[i+1] - w^2 m_i) x_i
+            # - kc[i+1] x_{i+1} = delta_{i, floor}
+            prev_c = 0.0j
+            prev_d = 0.0j
+            for i in range(n):
+                inv = 1.0 / (kc[i] + kc[i + 1] - w * w * mass[s, i] + kc[i] * prev_c)
+                cp[i] = -kc[i + 1] * inv
+                rhs = 1.0 if i == floor else 0.0
+                dp[i] = (rhs + kc[i] * prev_d) * inv
+                prev_c = cp[i]
+                prev_d = dp[i]
+            x = dp[n - 1]
+            out[s, f, n - 1] = x
             for i in range(n - 2, -1, -1):
-                out[s, f, i] = dp[i] - cp[i] * out[s, f, i + 1]
+                x = dp[i] - cp[i] * x
+                out[s, f, i] = x
     return out
