@@ -76,6 +76,9 @@ def simulate(A: np.ndarray, B: np.ndarray, w: np.ndarray, dt: float, x0=None,
     """States (K, n) of x' = A x + B w sampled every dt, inputs w (K, m) on the same grid."""
     w = np.asarray(w, dtype=np.float64)
     w = np.ascontiguousarray(w.reshape(-1, 1) if w.ndim == 1 else w)
+    if w.ndim != 2 or w.shape[1] != B.shape[1]:
+        raise ValueError(f"input history must have {B.shape[1]} column(s), one per column of "
+                         f"B, got shape {w.shape}")
     d = discretise(A, B, dt, hold)
     x0 = np.zeros(A.shape[0]) if x0 is None else np.asarray(x0, dtype=np.float64)
     return step_sequence(d.Phi, d.G0, d.G1, x0, w)

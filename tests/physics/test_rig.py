@@ -1,0 +1,639 @@
+"""The coupled motor + crank + structure + inertial actuator kernel, dt = 1/20000 s.
+
+Independent references: the six-step BLDC steady state, closed-loop eigenvalues and matrix
+exponentials of a linear structure-plus-actuator model assembled here from M, C, K and the
+actuator's k_p, c_p, Bl, the base FRF of that model, the steady-state power a harmonic base
+motion feeds into the structure, Newton's second law for the whole structure, and first-order
+thermal physics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from twin3d.physics.params import ActuatorParams, CrankParams, MotorParams
+from twin3d.physics.rig import (
+    MODE_BRAKE,
+    MODE_COAST,
+    MODE_DUTY,
+    MODE_SPEED,
+    O_AG,
+    O_FACT,
+    O_IA,
+    O_IC,
+    O_OM,
+    O_REF,
+    O_T,
+    O_TH,
+    O_TW,
+    O_U,
+    O_VB,
+    O_VG,
+    O_XG,
+    RPM,
+    S_IA,
+    S_IC,
+    S_OM,
+    S_TW,
+    S_U,
+    S_VG,
+    S_WAD,
+    S_WBUS,
+    S_WCOIL,
+    S_WCU,
+    S_WEXT,
+    S_WFR,
+    S_WSD,
+    S_WTAB,
+    TABLE_PRESCRIBED,
+    RigCommand,
+    build_rig,
+    energy_residual,
+    hall_sector,
+    initial_state,
+    run,
+    trapezoid,
+    with_stroke,
+)
+from twin3d.physics.structure import LinearModel, frf, modal_analysis, rayleigh_damping
+
+DT = 1.0 / 20000.0
+
+STRUCTURE = LinearModel.chain([5.0394, 4.9919, 4.9693], [34958.3691, 43195.1237, 43295.9086],
+                              [7.8963, 4.0129, 5.4905])
+MOTOR = MotorParams(phase_resistance_ohm=0.2865, phase_inductance_h=0.1505e-3,
+                    ke_v_s_per_rad=0.0202, pole_pairs=8, inertia_kg_m2=1.181e-4,
+                    viscous_n_m_s=1.2e-5, coulomb_n_m=0.004, bus_voltage_v=24.0,
+                    current_limit_a=10.0, speed_kp=0.02, speed_ki=0.2,
+                    thermal_resistance_k_per_w=9.19, thermal_capacity_j_per_k=13.8)
+CRANK = CrankParams(stroke_m=0.25e-3, gear_ratio=1.0, table_mass_kg=6.0)
+ACTUATOR = ActuatorParams(floor=1, base_mass_kg=0.5, proof_mass_kg=1.0, stiffness_n_per_m=1670,
+                          damping_ns_per_m=5, force_factor_n_per_a=10, coil_resistance_ohm=8,
+                          max_current_a=3.0)
+N = 3
+
+
+def no_stroke():
+    return dataclasses.replace(CRANK, stroke_m=0.0)
+
+
+def augmented_model(system, gain=0.0, C=None) -> LinearModel:
+    """Floors plus the proof mass (last DOF), relative to the table, with DVF i = -h v_floor.
+
+    The coil force Bl i acts +on the floor and -on the proof mass: C[n, n] += Bl h and
+    C[p, n] -= Bl h (not symmetric: the controller is not a passive damper).
+    """
+    a = system.actuator
+    n, p, af = system.n, system.n, a.floor - 1
+    M = np.zeros((n + 1, n + 1))
+    K = np.zeros_like(M)
+    Cm = np.zeros_like(M)
+    M[:n, :n] = system.M  # includes the actuator's base mass
+    M[p, p] = a.proof_mass_kg
+    K[:n, :n] = system.K
+    Cm[:n, :n] = system.C if C is None else C
+    for mat, val in ((K, a.stiffness_n_per_m), (Cm, a.damping_ns_per_m)):
+        mat[af, af] += val
+        mat[p, p] += val
+        mat[af, p] -= val
+        mat[p, af] -= val
+    bl_h = a.force_factor_n_per_a * gain
+    Cm[af, af] += bl_h
+    Cm[p, af] -= bl_h
+    return LinearModel(M, Cm, K)
+
+
+def first_order(model: LinearModel) -> np.ndarray:
+    n = model.n
+    Minv = np.linalg.inv(model.M)
+    return np.block([[np.zeros((n, n)), np.eye(n)], [-Minv @ model.K, -Minv @ model.C]])
+
+
+def set_structure_state(x, q, qd):
+    """Write augmented coordinates [u_1..u_n, z_p] and their rates into a rig state."""
+    x[S_U:S_U + N] = q[:N]
+    x[S_U + N:S_U + 2 * N] = qd[:N]
+    x[S_U + 2 * N] = q[N]
+    x[S_U + 2 * N + 1] = qd[N]
+
+
+def harmonic_amplitude(t, y, f_hz):
+    """Least-squares amplitude of the f_hz component of y(t) (with an offset)."""
+    A = np.column_stack([np.sin(2 * np.pi * f_hz * t), np.cos(2 * np.pi * f_hz * t),
+                         np.ones_like(t)])
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    return np.hypot(coef[0], coef[1])
+
+
+def decay_from_peaks(t, y):
+    """Damping ratio and damped frequency (Hz) from the positive peaks of a single-mode decay."""
+    k = np.where((y[1:-1] > y[:-2]) & (y[1:-1] >= y[2:]))[0] + 1
+    k = k[y[k] > 0]
+    a, b, c = y[k - 1], y[k], y[k + 1]
+    d = 0.5 * (a - c) / (a - 2 * b + c)  # parabolic interpolation of each peak
+    tp = t[k] + d * (t[1] - t[0])
+    yp = b - 0.25 * (a - c) * d
+    sigma, _ = np.polyfit(tp, np.log(yp), 1)
+    wd = 2 * np.pi / np.mean(np.diff(tp))
+    return -sigma / np.hypot(sigma, wd), wd / (2 * np.pi), k.size
+
+
+def six_step_duty(w, motor=MOTOR):
+    """Inverse of six_step_speed: the open-loop duty for a no-load speed w (rad/s)."""
+    R, ke, b, tc = (motor.phase_resistance_ohm, motor.ke_v_s_per_rad, motor.viscous_n_m_s,
+                    motor.coulomb_n_m)
+    return (w * (R * b / ke + 2 * ke) + R * tc / ke) / motor.bus_voltage_v
+
+
+def six_step_speed(duty, motor=MOTOR):
+    """d V_bus = 2 R i + 2 ke w and 2 ke i = b w + T_c, solved for w (rad/s)."""
+    R, ke, b, tc = (motor.phase_resistance_ohm, motor.ke_v_s_per_rad, motor.viscous_n_m_s,
+                    motor.coulomb_n_m)
+    return (duty * motor.bus_voltage_v - R * tc / ke) / (R * b / ke + 2 * ke)
+
+
+# ---------------------------------------------------------------------------------------------
+# Energy balance
+# ---------------------------------------------------------------------------------------------
+
+def stored_energy_ref(system, x):
+    """Magnetic + rotor + table + floors (absolute) + strain + proof mass energy, written here."""
+    m, a = MOTOR, system.actuator
+    i = x[S_IA:S_IC + 1]
+    u, v = x[S_U:S_U + N], x[S_U + N:S_U + 2 * N]
+    vg = x[S_VG]
+    e = 0.5 * m.phase_inductance_h * np.sum(i**2) + 0.5 * m.inertia_kg_m2 * x[S_OM] ** 2
+    e += 0.5 * system.crank.table_mass_kg * vg**2
+    e += 0.5 * np.sum(np.diag(system.M) * (v + vg) ** 2) + 0.5 * u @ STRUCTURE.K @ u
+    if a is not None:
+        zp, vp = x[S_U + 2 * N], x[S_U + 2 * N + 1]
+        e += 0.5 * a.proof_mass_kg * (vp + vg) ** 2
+        e += 0.5 * a.stiffness_n_per_m * (zp - u[a.floor - 1]) ** 2
+    return e
+
+
+def energy_residual_ref(system, x0, x1):
+    """Stored-energy change minus net work in: bus + coil + external + table in; copper,
+    friction, structural and actuator damping out."""
+    d = x1 - x0
+    work_in = (d[S_WBUS] + d[S_WCOIL] + d[S_WEXT] + d[S_WTAB]
+               - d[S_WCU] - d[S_WFR] - d[S_WSD] - d[S_WAD])
+    return stored_energy_ref(system, x1) - stored_energy_ref(system, x0) - work_in
+
+
+def test_energy_balance_through_speed_duty_coast_and_brake_with_dvf():
+    system = build_rig(STRUCTURE, MOTOR, CRANK, ACTUATOR)
+    x = initial_state(system)
+    gain = 2.0
+    segments = [
+        (RigCommand(mode=MODE_SPEED, speed_rpm=400, ramp_rpm_per_s=600, dvf_gain=gain), 0.9),
+        (RigCommand(mode=MODE_DUTY, duty=0.3, dvf_gain=gain), 0.3),
+        (RigCommand(mode=MODE_COAST, dvf_gain=gain), 0.3),
+        (RigCommand(mode=MODE_BRAKE, dvf_gain=gain), 0.3),
+        (RigCommand(mode=MODE_DUTY, duty=-0.2, dvf_gain=gain), 0.2),
+    ]
+    x_start = x.copy()
+    for cmd, duration in segments:
+        x0 = x.copy()
+        run(system, x, cmd, DT, int(round(duration / DT)), out_every=100)
+        resid, scale = energy_residual(system, x0, x)
+        # the module's bookkeeping agrees with the one written here (round-off of ~J sums)
+        assert resid == pytest.approx(energy_residual_ref(system, x0, x), abs=1e-9 * scale)
+        dw = x - x0
+        # RK4 at 20 kHz with the diode turn-offs located inside the step: ~1e-5 of the work
+        # that changed hands; 1e-4 asked
+        assert abs(resid) < 1e-4 * scale, (cmd.mode, resid, scale)
+        # the balance is not vacuous: friction, structural damping and the coil each move far
+        # more energy than the residual
+        assert dw[S_WFR] > 100 * abs(resid)
+        assert dw[S_WSD] > 100 * abs(resid)
+        assert abs(dw[S_WCOIL]) > 100 * abs(resid)
+        assert dw[S_WAD] > 0
+        if cmd.mode == MODE_BRAKE:
+            assert dw[S_WBUS] == 0.0  # shorted windings draw nothing from the bus
+            assert dw[S_WCU] > 0.9 * scale  # the kinetic energy ends up in the copper
+        elif cmd.mode == MODE_COAST:
+            assert abs(dw[S_WBUS]) < 1e-3 * scale
+        else:
+            assert abs(dw[S_WBUS]) > 0.1 * scale
+    resid, scale = energy_residual(system, x_start, x)
+    assert abs(resid) < 1e-4 * scale
+
+
+def test_energy_balance_prescribed_table_with_floor_forces():
+    system = build_rig(STRUCTURE, MOTOR, CRANK, ACTUATOR)
+    x = initial_state(system)
+    n_steps = 20000
+    t = np.arange(n_steps) * DT
+    ag = 3.0 * np.sin(2 * np.pi * 9.0 * t)
+    forces = np.zeros((n_steps, N))
+    forces[:, 2] = 20.0 * np.sin(2 * np.pi * 17.0 * t)
+    x0 = x.copy()
+    run(system, x, RigCommand(mode=MODE_SPEED, speed_rpm=300, dvf_gain=2.0,
+                              table=TABLE_PRESCRIBED), DT, n_steps, forces=forces, base_acc=ag)
+    resid, scale = energy_residual(system, x0, x)
+    assert resid == pytest.approx(energy_residual_ref(system, x0, x), abs=1e-9 * scale)
+    dw = x - x0
+    assert abs(resid) < 1e-4 * scale  # as above
+    assert abs(dw[S_WTAB]) > 100 * abs(resid) and abs(dw[S_WEXT]) > 100 * abs(resid)
+
+
+# ---------------------------------------------------------------------------------------------
+# Motor and driver
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("duty", [0.1, 0.3, 0.6, 1.0])
+def test_open_loop_no_load_speed_matches_six_step_analysis(duty):
+    system = build_rig(STRUCTURE, MOTOR, no_stroke(), None)
+    x = initial_state(system)
+    out = run(system, x, RigCommand(mode=MODE_DUTY, duty=duty), DT, 30000, out_every=1)
+    # mechanical time constant J 2R/(2 ke)^2 ~ 40 ms (~0.1 s at full duty, current-limited
+    # start): steady after 1 s
+    w = out[20000:, O_OM].mean()
+    # commutation ripple and the outgoing phase's freewheeling cost ~0.5 %; 1.5 % allowed
+    assert w == pytest.approx(six_step_speed(duty), rel=0.015)
+    # uncoupled crank (zero stroke): the structure stays at rest
+    assert np.abs(out[:, O_U:O_U + 3 * N]).max() == 0.0
+
+
+@pytest.mark.parametrize("gear", [1.0, 2.0])
+def test_pi_speed_loop_reaches_commanded_crank_speed(gear):
+    crank = dataclasses.replace(CRANK, gear_ratio=gear)
+    system = build_rig(STRUCTURE, MOTOR, crank, None)
+    x = initial_state(system)
+    target = 600.0 / gear  # crank rpm; the motor runs at 600 rpm either way
+    cmd = RigCommand(mode=MODE_SPEED, speed_rpm=target, ramp_rpm_per_s=300.0 / gear)
+    out = run(system, x, cmd, DT, int(3.0 / DT), out_every=10)
+    t = out[:, O_T]
+    late = t > 2.5  # ramp ends at 2 s, then 0.5 s of settling
+    crank_rpm = out[late, O_OM] / gear / RPM
+    # the structure's reaction and the table inertia ripple the speed by ~0.2 %; 1 % asked
+    assert crank_rpm.mean() == pytest.approx(target, rel=0.01)
+    assert np.abs(crank_rpm - target).max() < 0.01 * target
+    assert out[late, O_REF] / gear / RPM == pytest.approx(np.full(late.sum(), target))
+    # the reference ramps at the commanded rate
+    mid = (t > 0.5) & (t < 1.5)
+    slope = np.polyfit(t[mid], out[mid, O_REF] / gear / RPM, 1)[0]
+    assert slope == pytest.approx(300.0 / gear, rel=1e-3)
+
+
+def test_current_limit_holds_at_start_up():
+    system = build_rig(STRUCTURE, MOTOR, CRANK, None)
+    x = initial_state(system)
+    out = run(system, x, RigCommand(mode=MODE_DUTY, duty=1.0), DT, 4000, out_every=1)
+    i_peak = np.abs(out[:, O_IA:O_IC + 1]).max()
+    # averaged limit d <= (2 ke w + 2 R I_lim)/V_bus: the current reaches, but does not pass,
+    # I_lim (2 % for the one-step latch of the duty)
+    assert 0.9 * MOTOR.current_limit_a < i_peak < 1.02 * MOTOR.current_limit_a
+
+
+def test_winding_temperature_settles_at_ambient_plus_copper_loss_times_rth():
+    # a loaded motor (viscous load) and a small thermal capacity: tau = R_th C_th = 46 ms
+    motor = dataclasses.replace(MOTOR, viscous_n_m_s=5e-4, thermal_capacity_j_per_k=0.005)
+    system = build_rig(STRUCTURE, motor, no_stroke(), None)
+    x = initial_state(system)
+    run(system, x, RigCommand(mode=MODE_DUTY, duty=0.5), DT, 10000)  # 0.5 s: steady
+    x0 = x.copy()
+    out = run(system, x, RigCommand(mode=MODE_DUTY, duty=0.5), DT, 6000, out_every=1)
+    p_cu = (x[S_WCU] - x0[S_WCU]) / (6000 * DT)
+    # copper loss is R sum(i^2) of the phase currents: sampled once per step this misses part
+    # of the ~1-step commutation transients (~2 % here), hence 5 %; a wrong factor (R vs 2R,
+    # line vs phase current) would be off by 50-100 %
+    p_sampled = motor.phase_resistance_ohm * (out[:, O_IA:O_IC + 1] ** 2).sum(axis=1).mean()
+    assert p_sampled == pytest.approx(p_cu, rel=0.05)
+    assert p_cu > 1.0  # watts: a real heating load
+    t_ss = motor.ambient_c + p_cu * motor.thermal_resistance_k_per_w
+    # after 11 time constants the first-order lag has settled (e^-11): the mean sits at the
+    # steady state to 1e-3, and the copper-loss ripple at the ~1.8 kHz commutation rate gets
+    # through the 46 ms lag as ~0.3 % of the rise (1/(w tau) ~ 2e-3 of a ripple as big as P)
+    assert out[-2000:, O_TW].mean() == pytest.approx(t_ss, rel=1e-3)
+    assert np.ptp(out[-2000:, O_TW]) < 1e-2 * (t_ss - motor.ambient_c)
+
+
+def test_winding_temperature_heat_balance_with_real_thermal_capacity():
+    motor = dataclasses.replace(MOTOR, viscous_n_m_s=5e-4)
+    system = build_rig(STRUCTURE, motor, no_stroke(), None)
+    x = initial_state(system, ambient_c=25.0)
+    assert x[S_TW] == 25.0
+    x0 = x.copy()
+    out = run(system, x, RigCommand(mode=MODE_DUTY, duty=0.5), DT, 20000, out_every=1)
+    rise = out[:, O_TW] - motor.ambient_c  # the model's ambient is 20 C: starts 5 K above
+    tw = np.concatenate([[x0[S_TW] - motor.ambient_c], rise])
+    leak = np.sum(0.5 * (tw[1:] + tw[:-1])) * DT / motor.thermal_resistance_k_per_w
+    stored = motor.thermal_capacity_j_per_k * (x[S_TW] - x0[S_TW])
+    # C dT/dt = P_cu - (T - T_amb)/R_th integrated: copper energy = stored + leaked heat
+    # (trapezoid on a smooth 127 s lag sampled at 20 kHz: << 1e-4)
+    assert stored + leak == pytest.approx(x[S_WCU] - x0[S_WCU], rel=1e-4)
+    # heating while above ambient requires P_cu > 5 K / R_th, and here it is: the winding warms
+    assert x[S_TW] > x0[S_TW]
+
+
+# ---------------------------------------------------------------------------------------------
+# Crank table and structure
+# ---------------------------------------------------------------------------------------------
+
+def test_crank_kinematics_and_base_shear_obey_newton():
+    crank = dataclasses.replace(CRANK, gear_ratio=2.0)
+    system = build_rig(STRUCTURE, MOTOR, crank, None)
+    x = initial_state(system)
+    out = run(system, x, RigCommand(mode=MODE_DUTY, duty=0.4), DT, 8000, out_every=1)
+    r, G = crank.stroke_m, crank.gear_ratio
+    th, om = out[:, O_TH], out[:, O_OM]
+    np.testing.assert_allclose(out[:, O_XG], r * np.sin(th / G), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(out[:, O_VG], r * np.cos(th / G) * om / G, rtol=0,
+                               atol=1e-12 * r * np.abs(om).max())
+    # a_g integrates to v_g: over 1 ms windows, trapezoid of the sampled a_g against the change
+    # of v_g. a_g jumps with the torque at each commutation, which costs the trapezoid rule
+    # ~(jump) dt per event: ~2e-4 of the largest window change observed, 2e-3 allowed
+    vg = np.concatenate([[0.0], out[:, O_VG]])
+    ag = np.concatenate([[0.0], out[:, O_AG]])
+    m = 20
+    dv = vg[m::m] - vg[:-m:m]
+    integral = np.add.reduceat(0.5 * (ag[1:] + ag[:-1]) * DT, np.arange(0, ag.size - 1, m))
+    assert np.abs(dv - integral[:dv.size]).max() < 2e-3 * np.abs(dv).max()
+    # Newton for the whole structure: sum of m_i * absolute acceleration = -base shear
+    inertia = out[:, O_U + 2 * N:O_U + 3 * N] @ np.diag(system.M)
+    np.testing.assert_allclose(inertia, -out[:, O_VB], rtol=0,
+                               atol=1e-10 * np.abs(out[:, O_VB]).max())
+    assert np.abs(out[:, O_VB]).max() > 1.0  # newtons: the structure is really driven
+
+
+def _duty_ramp(system, d0, d1, duration, n_chunks):
+    x = initial_state(system)
+    run(system, x, RigCommand(mode=MODE_DUTY, duty=d0), DT, 20000)  # spin up
+    speeds = []
+    steps = int(round(duration / n_chunks / DT))
+    for k in range(n_chunks):
+        duty = d0 + (d1 - d0) * (k + 0.5) / n_chunks
+        out = run(system, x, RigCommand(mode=MODE_DUTY, duty=duty), DT, steps, out_every=10)
+        speeds.append(out[:, O_OM].mean() / RPM)  # crank rpm (gear 1)
+    return np.array(speeds)
+
+
+def test_sommerfeld_capture_at_first_resonance():
+    coupled = build_rig(STRUCTURE, MOTOR, CRANK, None)
+    free = build_rig(STRUCTURE, MOTOR, no_stroke(), None)
+    f1_rpm = modal_analysis(LinearModel(coupled.M, coupled.C, coupled.K)).frequencies_hz[0] * 60
+    assert f1_rpm == pytest.approx(372.2, abs=0.1)
+    # duties for ~250 and ~600 rpm from the six-step balance, ramped over 40 s
+    d0 = six_step_duty(250 * RPM)
+    d1 = six_step_duty(600 * RPM)
+    w_free = _duty_ramp(free, d0, d1, 40.0, 80)
+    w_coup = _duty_ramp(coupled, d0, d1, 40.0, 80)
+    assert w_free[0] < 0.7 * f1_rpm and w_free[-1] > 1.55 * f1_rpm
+    deficit = w_free - w_coup
+    far_below = w_free < 0.8 * f1_rpm
+    near = (w_free > f1_rpm) & (w_free < 1.15 * f1_rpm)
+    # away from resonance the structure absorbs < 1 mW: deficit ~0.1 rpm (transients)
+    assert np.abs(deficit[far_below]).max() < 0.5
+    # near resonance the structure absorbs watts and the motor cannot pass: tens of rpm
+    assert deficit[near].max() > 10.0
+    assert deficit[near].max() > 20 * np.abs(deficit[far_below]).max()
+    # capture: with the drive strong enough for 1.3 f1 uncoupled, the crank still sits at f1
+    stuck = w_free > 1.3 * f1_rpm
+    assert stuck.sum() > 10
+    np.testing.assert_allclose(w_coup[stuck], f1_rpm, rtol=0.03)
+
+
+@pytest.mark.parametrize("ratio", [0.9, 0.95])
+def test_sommerfeld_deficit_matches_power_absorbed_by_structure(ratio):
+    """Steady crank below resonance: torque lost = P_struct(w) / w from the base FRF."""
+    motor = MOTOR
+    coupled = build_rig(STRUCTURE, motor, CRANK, None)
+    free = build_rig(STRUCTURE, motor, no_stroke(), None)
+    r = CRANK.stroke_m
+    f1 = modal_analysis(STRUCTURE).frequencies_hz[0]
+    duty = six_step_duty(2 * np.pi * f1 * ratio)
+
+    x = initial_state(free)
+    out = run(free, x, RigCommand(mode=MODE_DUTY, duty=duty), DT, 20000, out_every=1)
+    w_free = out[10000:, O_OM].mean()
+
+    def power(w):  # mean power into the structure for x_g = r sin(w t): <v^T C v>
+        xh = frf(STRUCTURE, w / (2 * np.pi), "base", "displacement")[0] * (r * w**2)
+        return 0.5 * w**2 * np.real(xh.conj() @ STRUCTURE.C @ xh)
+
+    # motor torque falls by (2 ke)^2/(2R) + b per rad/s at fixed duty (six-step slope)
+    slope = (2 * motor.ke_v_s_per_rad) ** 2 / (2 * motor.phase_resistance_ohm) \
+        + motor.viscous_n_m_s
+    w_pred = w_free
+    for _ in range(100):
+        w_pred = w_free - power(w_pred) / w_pred / slope
+    # start the coupled rig at that speed with the structure in its steady state (theta = 0,
+    # a_g = -r w^2 sin(w t)) so that the slow structural transient does not mask the deficit
+    x = initial_state(coupled)
+    x[S_OM] = w_pred
+    u = frf(STRUCTURE, w_pred / (2 * np.pi), "base", "displacement")[0] * (-r * w_pred**2)
+    x[S_U:S_U + N] = u.imag
+    x[S_U + N:S_U + 2 * N] = (1j * w_pred * u).imag
+    x[S_VG] = r * w_pred
+    out = run(coupled, x, RigCommand(mode=MODE_DUTY, duty=duty), DT, 40000, out_every=1)
+    w_coup = out[20000:, O_OM].mean()
+    measured = w_free - w_coup
+    predicted = w_free - w_pred
+    assert predicted > 0.2 * RPM  # a real, analytically significant deficit
+    # first-order (small-deficit) power balance, ripple-averaged: order-of-magnitude check,
+    # observed within ~25 %
+    assert measured == pytest.approx(predicted, rel=0.35)
+
+
+def test_prescribed_table_steady_state_matches_base_frf_with_actuator():
+    # more damping than the lab structure (5 % Rayleigh) so the start-up transient of mode 1
+    # dies within the 3 s run; the comparison does not depend on the damping level
+    C = rayleigh_damping(STRUCTURE.M, STRUCTURE.K, 0.05)
+    system = build_rig(LinearModel(STRUCTURE.M, C, STRUCTURE.K), MOTOR, CRANK, ACTUATOR)
+    model = augmented_model(system)
+    f = 12.0  # between the augmented model's modes (5.8/6.8 Hz and 17.5 Hz)
+    freqs = np.sort(modal_analysis(model).frequencies_hz)
+    assert freqs[1] < f < freqs[2]
+    n_steps = int(3.0 / DT)
+    t = (np.arange(n_steps) + 0.5) * DT  # each step holds the mid-step value
+    envelope = np.where(t < 1.0, 0.5 * (1 - np.cos(np.pi * t)), 1.0)
+    amp = 2.0
+    ag = amp * envelope * np.sin(2 * np.pi * f * t)
+    x = initial_state(system)
+    out = run(system, x, RigCommand(mode=MODE_COAST, table=TABLE_PRESCRIBED), DT, n_steps,
+              out_every=1, base_acc=ag)
+    late = out[:, O_T] > 2.0
+    assert harmonic_amplitude(out[late, O_T], out[late, O_AG], f) == pytest.approx(amp,
+                                                                                  rel=1e-9)
+    T = frf(model, f, "base", "accelerance")[0]
+    for i in range(N):
+        a = harmonic_amplitude(out[late, O_T], out[late, O_U + 2 * N + i], f)
+        # leftover transient (< 1e-4) and the held input (amplitude error ~(w dt)^2): 1 %
+        # asked, ~3e-5 observed
+        assert a == pytest.approx(amp * abs(T[i]), rel=0.01)
+    # the actuator matters at 12 Hz: the model without it gives a different answer
+    bare = frf(LinearModel(system.M, C, STRUCTURE.K), f, "base", "accelerance")[0]
+    assert np.max(np.abs(np.abs(bare) - np.abs(T[:N])) / np.abs(T[:N])) > 0.03
+
+
+# ---------------------------------------------------------------------------------------------
+# Direct velocity feedback through the inertial actuator
+# ---------------------------------------------------------------------------------------------
+
+def closed_loop_modes(system, gain):
+    lam, V = np.linalg.eig(first_order(augmented_model(system, gain)))
+    keep = lam.imag > 0
+    lam, V = lam[keep], V[:, keep]
+    order = np.argsort(np.abs(lam))
+    return lam[order], V[:, order]
+
+
+def free_decay_of_mode(system, gain, mode, duration, amplitude=1e-3):
+    """Start the rig in a pure closed-loop mode (table at rest) and measure its decay."""
+    lam, V = closed_loop_modes(system, gain)
+    psi = V[:, mode]
+    j = int(np.argmax(np.abs(psi[:N])))  # the floor that moves most in this mode
+    psi = psi / psi[j] * amplitude
+    x = initial_state(system)
+    set_structure_state(x, psi[:N + 1].real, psi[N + 1:].real)
+    out = run(system, x, RigCommand(mode=MODE_COAST, table=TABLE_PRESCRIBED, dvf_gain=gain),
+              DT, int(round(duration / DT)), out_every=1)
+    zeta, fd, n_peaks = decay_from_peaks(out[:, O_T], out[:, O_U + j])
+    return zeta, fd, n_peaks, lam[mode]
+
+
+SOFT_ACTUATOR = dataclasses.replace(ACTUATOR, stiffness_n_per_m=400.0)  # 3.2 Hz suspension
+
+
+@pytest.mark.parametrize("actuator", [ACTUATOR, SOFT_ACTUATOR], ids=["kp1670", "kp400"])
+@pytest.mark.parametrize("gain", [0.0, 2.0])
+@pytest.mark.parametrize("mode", [0, 1, 2])
+def test_dvf_free_decay_matches_closed_loop_eigenvalues(actuator, gain, mode):
+    system = build_rig(STRUCTURE, MOTOR, CRANK, actuator)
+    duration = 2.0 if mode < 2 else 1.0
+    zeta, fd, n_peaks, lam = free_decay_of_mode(system, gain, mode, duration)
+    assert n_peaks >= 6
+    # a pure mode stays pure only if the kernel's dynamics are the model's: ~1e-9 observed;
+    # 1e-4 leaves room for RK4 truncation and the peak interpolation
+    assert zeta == pytest.approx(-lam.real / abs(lam), rel=1e-4)
+    assert fd == pytest.approx(lam.imag / (2 * np.pi), rel=1e-5)
+
+
+def test_dvf_adds_damping_to_first_structural_mode_with_soft_actuator():
+    system = build_rig(STRUCTURE, MOTOR, CRANK, SOFT_ACTUATOR)
+    # the structural first mode is the second of the augmented model (the 3.2 Hz suspension
+    # mode comes first)
+    z0, f0, _, _ = free_decay_of_mode(system, 0.0, 1, 2.0)
+    z2, f2, _, _ = free_decay_of_mode(system, 2.0, 1, 2.0)
+    assert f0 == pytest.approx(6.19, abs=0.01)
+    assert z2 > 2.0 * z0  # 0.64 % -> 1.55 %
+
+
+def test_dvf_with_the_stiff_lab_actuator_trades_mode_1_for_higher_modes():
+    """The lab actuator's suspension (6.5 Hz) sits above the 5.8 Hz first mode of the coupled
+    system, where the inertial actuator's force lags by ~180 degrees: DVF then removes damping
+    from mode 1 (the closed-loop model says 1.95 % -> 0.14 %, unstable beyond h ~ 2.2) while it
+    adds damping to the modes above the suspension frequency. The rig must show both."""
+    system = build_rig(STRUCTURE, MOTOR, CRANK, ACTUATOR)
+    z1_off, _, _, _ = free_decay_of_mode(system, 0.0, 0, 2.0)
+    z1_on, _, _, _ = free_decay_of_mode(system, 2.0, 0, 2.0)
+    z3_off, _, _, _ = free_decay_of_mode(system, 0.0, 2, 1.0)
+    z3_on, _, _, _ = free_decay_of_mode(system, 2.0, 2, 1.0)
+    assert z1_on < 0.2 * z1_off
+    assert z3_on > 1.8 * z3_off
+
+
+def test_dvf_free_response_matches_matrix_exponential_of_closed_loop_model():
+    system = build_rig(STRUCTURE, MOTOR, CRANK, SOFT_ACTUATOR)
+    gain = 2.0
+    A = first_order(augmented_model(system, gain))
+    q0 = np.array([0.0, 0.0, 2e-3, -1e-3])  # top floor and proof mass displaced: all modes
+    qd0 = np.array([0.0, 0.01, 0.0, 0.0])
+    x = initial_state(system)
+    set_structure_state(x, q0, qd0)
+    out = run(system, x, RigCommand(mode=MODE_COAST, table=TABLE_PRESCRIBED, dvf_gain=gain),
+              DT, 10000, out_every=50)
+    Phi = scipy.linalg.expm(A * 50 * DT)
+    z = np.concatenate([q0, qd0])
+    ref = []
+    for _ in range(out.shape[0]):
+        z = Phi @ z
+        ref.append(z.copy())
+    ref = np.array(ref)
+    u = out[:, O_U:O_U + N]
+    v = out[:, O_U + N:O_U + 2 * N]
+    # RK4 global error at w dt = 0.008 (26 Hz mode): ~1e-9 relative; 1e-6 allowed
+    np.testing.assert_allclose(u, ref[:, :N], rtol=0, atol=1e-6 * np.abs(ref[:, :N]).max())
+    np.testing.assert_allclose(v, ref[:, N + 1:2 * N + 1], rtol=0,
+                               atol=1e-6 * np.abs(ref[:, N + 1:]).max())
+    # coil force = Bl i with i = -h v_floor (table at rest), below saturation here
+    bl = SOFT_ACTUATOR.force_factor_n_per_a
+    np.testing.assert_allclose(out[:, O_FACT], -bl * gain * v[:, 0], rtol=1e-12, atol=1e-15)
+
+
+def test_coil_current_saturates_at_max_current():
+    system = build_rig(STRUCTURE, MOTOR, CRANK, ACTUATOR)
+    gain = 20.0
+    x = initial_state(system)
+    set_structure_state(x, np.zeros(4), np.array([0.3, 0.2, 0.1, 0.0]))
+    out = run(system, x, RigCommand(mode=MODE_COAST, table=TABLE_PRESCRIBED, dvf_gain=gain),
+              DT, 4000, out_every=1)
+    v1 = out[:, O_U + N]
+    i_expected = np.clip(-gain * v1, -ACTUATOR.max_current_a, ACTUATOR.max_current_a)
+    np.testing.assert_allclose(out[:, O_FACT], ACTUATOR.force_factor_n_per_a * i_expected,
+                               rtol=1e-12, atol=1e-12)
+    assert np.abs(out[:, O_FACT]).max() == pytest.approx(
+        ACTUATOR.force_factor_n_per_a * ACTUATOR.max_current_a)
+
+
+
+def test_back_emf_shape_and_hall_sectors():
+    deg = np.pi / 180.0
+    angles = np.linspace(-720.0, 720.0, 2881)  # includes negative and multi-turn angles
+    ref = np.interp(np.mod(angles, 360.0), [0, 30, 150, 210, 330, 360], [0, 1, 1, -1, -1, 0])
+    got = np.array([trapezoid(a * deg) for a in angles])
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+    # sector 0 starts at 30 electrical degrees and the sector advances every 60 degrees
+    mids = 30.0 + 60.0 * np.arange(6) + 30.0
+    assert [hall_sector(m * deg) for m in mids] == list(range(6))
+    assert [hall_sector((m + 360.0) * deg) for m in mids] == list(range(6))
+    # throughout each sector one phase sits on its +1 flat top and another on its -1 flat top
+    # (what six-step commutation needs for ripple-free torque)
+    for s in range(6):
+        for a in np.linspace(30.0 + 60.0 * s + 0.5, 30.0 + 60.0 * (s + 1) - 0.5, 13):
+            shapes = [trapezoid(a * deg - 2 * np.pi * k / 3) for k in range(3)]
+            assert hall_sector(a * deg) == s
+            assert max(shapes) == pytest.approx(1.0) and min(shapes) == pytest.approx(-1.0)
+
+
+def test_output_rows_and_time_column():
+    system = build_rig(STRUCTURE, MOTOR, CRANK, None)
+    x = initial_state(system)
+    out = run(system, x, RigCommand(mode=MODE_DUTY, duty=0.2), DT, 1000, out_every=7, t0=1.5)
+    assert out.shape[0] == 1000 // 7
+    np.testing.assert_allclose(out[:, O_T], 1.5 + (np.arange(out.shape[0]) + 1) * 7 * DT,
+                               rtol=1e-13)
+    assert np.all(np.diff(out[:, O_TH]) > 0)  # spinning forward under positive duty
+
+
+def test_with_stroke_equals_building_with_that_stroke():
+    base = build_rig(STRUCTURE, MOTOR, CRANK, ACTUATOR)
+    other = with_stroke(base, 0.5e-3)
+    ref = build_rig(STRUCTURE, MOTOR, dataclasses.replace(CRANK, stroke_m=0.5e-3), ACTUATOR)
+    assert base.crank.stroke_m == CRANK.stroke_m  # the original is untouched
+    x1, x2 = initial_state(other), initial_state(ref)
+    cmd = RigCommand(mode=MODE_DUTY, duty=0.1)
+    o1 = run(other, x1, cmd, DT, 4000, out_every=10)
+    o2 = run(ref, x2, cmd, DT, 4000, out_every=10)
+    np.testing.assert_array_equal(o1, o2)
+    assert np.abs(o1[:, O_XG]).max() > 0.4e-3
+
+
+def test_build_rig_actuator_mass_and_validation():
+    system = build_rig(STRUCTURE, MOTOR, CRANK, dataclasses.replace(ACTUATOR, floor=2))
+    expected = STRUCTURE.M.copy()
+    expected[1, 1] += ACTUATOR.base_mass_kg
+    np.testing.assert_array_equal(system.M, expected)
+    np.testing.assert_allclose(system.M_inv @ system.M, np.eye(3), atol=1e-14)
+    removed = build_rig(STRUCTURE, MOTOR, CRANK, dataclasses.replace(ACTUATOR, installed=False))
+    assert removed.actuator is None
+    np.testing.assert_array_equal(removed.M, STRUCTURE.M)
+    for floor in (0, 4):
+        with pytest.raises(ValueError):
+            build_rig(STRUCTURE, MOTOR, CRANK, dataclasses.replace(ACTUATOR, floor=floor))
