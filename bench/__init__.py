@@ -120,7 +120,7 @@ def bench_mc_frf(samples: int, freqs: int) -> list[dict]:
         nonlocal ours_out
         ours_out = chain_receptance_batch(m, k, c, omega, 0)
 
-    ours = _best(ours_fn, 2)
+    ours = _best(ours_fn, 3)
     base_out = None
 
     def base_fn():

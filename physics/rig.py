@@ -62,7 +62,7 @@ def output_size(n: int) -> int:
     return O_U + 3 * n
 
 
-@numba.njit(cache=True, fastmath=True, inline="always")
+@numba.njit(cache=True, fastmath=True)
 def trapezoid(theta_e):
     """Unit trapezoidal back-EMF shape: +1 on [30, 150] deg, -1 on [210, 330], linear between."""
     x = theta_e % (2.0 * np.pi)
@@ -78,7 +78,7 @@ def trapezoid(theta_e):
     return -1.0 + (x - 11.0 * d) / d
 
 
-@numba.njit(cache=True, fastmath=True, inline="always")
+@numba.njit(cache=True, fastmath=True)
 def _trap_wrapped(x):
     """trapezoid() for x already in [0, 2 pi)."""
     d = np.pi / 6.0
@@ -93,7 +93,7 @@ def _trap_wrapped(x):
     return -1.0 + (x - 11.0 * d) / d
 
 
-@numba.njit(cache=True, fastmath=True, inline="always")
+@numba.njit(cache=True, fastmath=True)
 def _shapes(theta_e, out):
     """Back-EMF shapes of phases a, b, c (b and c lag by 120 and 240 degrees), one wrap."""
     two_pi = 2.0 * np.pi
@@ -105,7 +105,7 @@ def _shapes(theta_e, out):
         out[k] = _trap_wrapped(y)
 
 
-@numba.njit(cache=True, fastmath=True, inline="always")
+@numba.njit(cache=True, fastmath=True)
 def hall_sector(theta_e):
     """Six-step sector 0..5 of the electrical angle, sector 0 starting at 30 degrees."""
     x = (theta_e - np.pi / 6.0) % (2.0 * np.pi)
@@ -300,7 +300,7 @@ def _deriv(x, p, vt, conn, gain, table_mode, f_ext, ag_pres, M_inv, K, C, n, dx,
         extra[4 + i] = acc_rel0[i]  # absolute floor acceleration = (acc_rel0 - ag) + ag
 
 
-@numba.njit(cache=True, fastmath=True, inline="always")
+@numba.njit(cache=True, fastmath=True)
 def _rk4(x, h, p, vt, conn, gain, table_mode, fe, ag_p, M_inv, K, C, n, k1, k2, k3, k4, xt,
          extra, sc0, sc1, sc2, sc3):
     """One classical Runge-Kutta step of length h with the switching pattern held."""

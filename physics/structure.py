@@ -155,7 +155,7 @@ def frf(model: LinearModel, frequency_hz, excitation: str | int = 1,
     return out
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, fastmath=True)
 def chain_receptance_batch(mass, stiffness, damping, omega, floor):
     """Receptance X_i / F of many chain models at many frequencies, by the Thomas algorithm.
 
