@@ -63,9 +63,8 @@ def output_size(n: int) -> int:
 
 
 @numba.njit(cache=True, fastmath=True)
-def trapezoid(theta_e):
-    """Unit trapezoidal back-EMF shape: +1 on [30, 150] deg, -1 on [210, 330], linear between."""
-    x = theta_e % (2.0 * np.pi)
+def _trap_wrapped(x):
+    """trapezoid() for x already in [0, 2 pi)."""
     d = np.pi / 6.0
     if x < d:
         return x / d
@@ -79,18 +78,10 @@ def trapezoid(theta_e):
 
 
 @numba.njit(cache=True, fastmath=True)
-def _trap_wrapped(x):
-    """trapezoid() for x already in [0, 2 pi)."""
-    d = np.pi / 6.0
-    if x < d:
-        return x / d
-    if x < 5.0 * d:
-        return 1.0
-    if x < 7.0 * d:
-        return 1.0 - (x - 5.0 * d) / d
-    if x < 11.0 * d:
-        return -1.0
-    return -1.0 + (x - 11.0 * d) / d
+def trapezoid(theta_e):
+    """Unit trapezoidal back-EMF shape: +1 on [30, 150] deg, -1 on [210, 330], linear between."""
+    two_pi = 2.0 * np.pi
+    return _trap_wrapped(theta_e - two_pi * np.floor(theta_e / two_pi))
 
 
 @numba.njit(cache=True, fastmath=True)
