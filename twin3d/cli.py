@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -79,6 +80,32 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WxH, got {text!r}") from None
+    if not (64 <= w <= 7680 and 64 <= h <= 4320):
+        raise argparse.ArgumentTypeError(f"size out of range (got {text}, allowed 64x64..7680x4320)")
+    return w, h
+
+
+def cmd_render(args) -> int:
+    from .scene.render import render
+    from .scene_file import load_scene
+
+    scene = load_scene(args.scene)
+    if args.mode is not None and not 1 <= args.mode <= scene.n_storeys:
+        raise UsageError(f"twin3d render: --mode out of range (got {args.mode}, allowed "
+                         f"1..{scene.n_storeys})")
+    out = render(scene, args.out, mode=args.mode, size=args.size)
+    if args.json:
+        emit({"out": str(out), "mode": args.mode, "size": list(args.size)})
+    else:
+        print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="twin3d", description="3D virtual twin of a base-shaken three-storey "
                 "structure. Every command takes --scene NAME|PATH.")
@@ -100,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--window", choices=("onscreen", "offscreen", "none"), default="none")
     d.add_argument("--seconds", type=float, default=30.0, help="rig seconds to run")
     d.add_argument("--fast", action="store_true", help="run as fast as possible, not in real time")
+    r = add("render", cmd_render, "an offscreen picture of the scene (no display needed)")
+    r.add_argument("--out", required=True, type=Path, help="PNG file to write")
+    r.add_argument("--mode", type=int, help="draw mode K's shape (1-based)")
+    r.add_argument("--size", type=_size, default=(1920, 1080), help="WxH pixels")
     return p
 
 
