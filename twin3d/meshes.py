@@ -41,15 +41,13 @@ class Part:
 
 
 def _box(size, centre, segments_y: int = 1) -> trimesh.Trimesh:
-    """A box, optionally sliced along y so that it can bend."""
+    """A box; with segments_y > 1 its side faces are split along y so that it can bend
+    (subdivided faces, no internal walls)."""
     box = trimesh.creation.box(extents=size)
-    if segments_y > 1:  # slice by stacking thin boxes: enough vertices to show the bending
-        h = size[1] / segments_y
-        parts = [trimesh.creation.box(extents=(size[0], h, size[2]),
-                                      transform=trimesh.transformations.translation_matrix(
-                                          (0, -size[1] / 2 + h * (k + 0.5), 0)))
-                 for k in range(segments_y)]
-        box = trimesh.util.concatenate(parts)
+    if segments_y > 1:
+        v, f = trimesh.remesh.subdivide_to_size(box.vertices, box.faces,
+                                                max_edge=size[1] / segments_y)
+        box = trimesh.Trimesh(v, f, process=True)
     box.apply_translation(centre)
     return box
 

@@ -40,16 +40,16 @@ def render(scene: Scene, out: Path, mode: int | None = None,
 
     view = RigView(rig_parts(scene.data.geometry), scene.data.geometry)
     height = float(floor_heights(scene.data.geometry)[-1])
-    camera.fov = 40
-    camera.position = (0.95, height * 0.9, -1.25)
-    camera.look_at((0.05, height * 0.42, 0))
+    camera.fov = 36
+    camera.position = (1.15, height * 1.0, -1.75)
+    camera.look_at((0.1, height * 0.40, 0))
     if mode is None:
         q = np.zeros(scene.n_storeys + 1)
         caption = f"{scene.data.name}: at rest"
     else:
         q, caption = mode_pose(scene, mode)
     view.show(q)
-    Text(text=caption, position=(-0.85, 0.46), scale=1.4, color=color.white)
+    Text(text=caption, position=(-0.86, 0.47), scale=1.3, color=color.white)
     Text(text=f"twin3d  |  {scene.data.description}", position=(-0.85, -0.44), scale=0.9,
          color=color.rgba(0.75, 0.78, 0.85, 1))
     from ursina import application

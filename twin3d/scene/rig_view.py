@@ -39,7 +39,9 @@ class RigView:
             v, n, c = _flat_arrays(members)
             mesh = Mesh(vertices=v.ravel(), triangles=np.arange(len(v), dtype=np.uint32),
                         normals=n.ravel(), colors=c.ravel(), static=False)
-            e = Entity(model=mesh, shader=lit_with_shadows_shader)
+            e = Entity(model=mesh, shader=lit_with_shadows_shader, color=color.white)
+            # Ursina's default shadow colour is blue; neutral shadows keep aluminium grey
+            e.set_shader_input("shadow_color", color.rgba(0.0, 0.0, 0.0, 0.3))
             self.entities[group] = e
             self.base_vertices[group] = v
         self.rotor_axis = np.array([0.0, 0.0, 1.0])
@@ -48,9 +50,10 @@ class RigView:
         v = self.base_vertices["structure"]
         self.j0, self.j1, self.w1 = sway_weights(v[:, 1].astype(float), geometry)
         self._work = v.copy()
-        self.sun = DirectionalLight(shadows=True)
-        self.sun.look_at(Vec3(1, -1.4, 1.2))
-        AmbientLight(color=color.rgba(0.45, 0.47, 0.52, 1.0))
+        self.sun = DirectionalLight(shadows=True, shadow_map_resolution=(2048, 2048))
+        self.sun.look_at(Vec3(0.6, -1.5, 1.0))
+        self.sun.update_bounds(self.entities["fixed"] if "fixed" in self.entities else None)
+        AmbientLight(color=color.rgba(0.5, 0.5, 0.52, 1.0))
 
     def show(self, q: np.ndarray, theta: float = 0.0, x_g: float = 0.0) -> None:
         """q = [x_g, x_1..x_N]: absolute sway displacements (m, already magnified)."""
