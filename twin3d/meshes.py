@@ -26,7 +26,7 @@ from .scene_file import Geometry
 # Part colours (RGBA 0-255): brushed aluminium frame, darker clamps, steel table, motor black.
 COLOURS = {
     "floor": (196, 202, 210, 255), "leg": (170, 176, 186, 255), "clamp": (120, 126, 136, 255),
-    "foot": (140, 146, 156, 255), "table": (92, 98, 110, 255), "base": (52, 56, 64, 255),
+    "foot": (150, 156, 166, 255), "table": (150, 158, 172, 255), "base": (96, 102, 114, 255),
     "stator": (30, 32, 36, 255), "rotor": (200, 120, 40, 255), "shaft": (210, 210, 215, 255),
     "crank": (180, 60, 50, 255), "rod": (220, 180, 60, 255),
 }

@@ -41,8 +41,8 @@ def render(scene: Scene, out: Path, mode: int | None = None,
     view = RigView(rig_parts(scene.data.geometry), scene.data.geometry)
     height = float(floor_heights(scene.data.geometry)[-1])
     camera.fov = 36
-    camera.position = (1.15, height * 1.0, -1.75)
-    camera.look_at((0.1, height * 0.40, 0))
+    camera.position = (1.25, height * 1.05, -1.95)
+    camera.look_at((0.12, height * 0.47, 0))
     if mode is None:
         q = np.zeros(scene.n_storeys + 1)
         caption = f"{scene.data.name}: at rest"
