@@ -97,6 +97,27 @@ def _shapes(theta_e, out):
 
 
 @numba.njit(cache=True, fastmath=True)
+def _back_emf(theta_e, omega, ke, shape, emf):
+    """Phase shapes and back-EMFs e_k = ke w f_k at electrical angle theta_e."""
+    _shapes(theta_e, shape)
+    for k in range(3):
+        emf[k] = ke * omega * shape[k]
+
+
+@numba.njit(cache=True, fastmath=True)
+def _neutral_voltage(x, R, vt, conn, emf):
+    """Star-point voltage from i_a + i_b + i_c = 0 over the conducting phases (0 if < 2)."""
+    nconn = conn[0] + conn[1] + conn[2]
+    if nconn < 2:
+        return 0.0
+    vn = 0.0
+    for k in range(3):
+        if conn[k] == 1:
+            vn += vt[k] - R * x[S_IA + k] - emf[k]
+    return vn / nconn
+
+
+@numba.njit(cache=True, fastmath=True)
 def hall_sector(theta_e):
     """Six-step sector 0..5 of the electrical angle, sector 0 starting at 30 degrees."""
     x = (theta_e - np.pi / 6.0) % (2.0 * np.pi)
@@ -135,12 +156,8 @@ def _latch(x, p, mode, duty, theta_e, emf, vt, conn):
             vt[k] = 0.0 if x[S_IA + k] > 0.0 else vbus
     # an open phase whose terminal would leave [0, V_bus] is clamped by its diode
     nconn = conn.sum()
-    vn = 0.0
     if nconn >= 2:
-        for k in range(3):
-            if conn[k] == 1:
-                vn += vt[k] - p[P_R] * x[S_IA + k] - emf[k]
-        vn /= nconn
+        vn = _neutral_voltage(x, p[P_R], vt, conn, emf)
         for k in range(3):
             if conn[k] == 0:
                 vterm = vn + emf[k]
@@ -169,16 +186,9 @@ def _deriv(x, p, vt, conn, gain, table_mode, f_ext, ag_pres, M_inv, K, C, n, dx,
     th_e = pp * th
     shape = scratch_shape
     emf = scratch_emf
-    _shapes(th_e, shape)
-    for k in range(3):
-        emf[k] = ke * om * shape[k]
+    _back_emf(th_e, om, ke, shape, emf)
     nconn = conn[0] + conn[1] + conn[2]
-    vn = 0.0
-    if nconn >= 2:
-        for k in range(3):
-            if conn[k] == 1:
-                vn += vt[k] - R * x[S_IA + k] - emf[k]
-        vn /= nconn
+    vn = _neutral_voltage(x, R, vt, conn, emf)
     p_bus = 0.0
     p_cu = 0.0
     torque = 0.0
@@ -201,14 +211,13 @@ def _deriv(x, p, vt, conn, gain, table_mode, f_ext, ag_pres, M_inv, K, C, n, dx,
     af = int(p[P_ACT_FLOOR])
     have_act = af >= 0 and p[P_MP] > 0.0
     force = scratch_force
+    vbase = 0.0  # base shear that the structure exerts on the table: 1'(K u + C u'), N
     for i in range(n):
-        force[i] = f_ext[i]
+        restoring = 0.0
         for j in range(n):
-            force[i] -= K[i, j] * x[S_U + j] + C[i, j] * x[iv + j]
-    vbase = 0.0  # base shear that the structure exerts on the table, N
-    for i in range(n):
-        for j in range(n):
-            vbase += K[i, j] * x[S_U + j] + C[i, j] * x[iv + j]
+            restoring += K[i, j] * x[S_U + j] + C[i, j] * x[iv + j]
+        force[i] = f_ext[i] - restoring
+        vbase += restoring
     f_act = 0.0
     f_susp = 0.0
     i_coil = 0.0
@@ -351,6 +360,7 @@ def rig_run(x, p, cmd, f_ext, ag_pres, M_inv, K, C, dt, n_steps, out_every, t0):
     table_mode = int(cmd[C_TABLE])
     gain = cmd[C_GAIN]
     emf = np.empty(3)
+    shape_now = np.empty(3)
     vt = np.zeros(3)
     conn = np.zeros(3, dtype=np.int64)
     row = 0
@@ -388,9 +398,7 @@ def rig_run(x, p, cmd, f_ext, ag_pres, M_inv, K, C, dt, n_steps, out_every, t0):
         elif duty < -dmax:
             duty = -dmax
         th_e = p[P_POLE_PAIRS] * x[S_TH]
-        emf[0] = p[P_KE] * om * trapezoid(th_e)
-        emf[1] = p[P_KE] * om * trapezoid(th_e - 2.0 * np.pi / 3.0)
-        emf[2] = p[P_KE] * om * trapezoid(th_e - 4.0 * np.pi / 3.0)
+        _back_emf(th_e, om, p[P_KE], shape_now, emf)
         _latch(x, p, mode, duty, th_e, emf, vt, conn)
         fe = f_ext[step]
         ag_p = ag_pres[step]
@@ -420,8 +428,7 @@ def rig_run(x, p, cmd, f_ext, ag_pres, M_inv, K, C, dt, n_steps, out_every, t0):
             x[S_IA + kc] = 0.0
             _balance_currents(x)
             th_e = p[P_POLE_PAIRS] * x[S_TH]
-            for k in range(3):
-                emf[k] = p[P_KE] * x[S_OM] * trapezoid(th_e - 2.0 * np.pi * k / 3.0)
+            _back_emf(th_e, x[S_OM], p[P_KE], shape_now, emf)
             _latch(x, p, mode, duty, th_e, emf, vt, conn)
             _rk4(x, (1.0 - tau) * dt, p, vt, conn, gain, table_mode, fe, ag_p, M_inv, K, C, n,
                  k1, k2, k3, k4, xt, extra, sc0, sc1, sc2, sc3)

@@ -101,9 +101,3 @@ class SimulatedRig:
     @property
     def speed_rpm(self) -> float:
         return float(self.state[rig.S_OM] / rig.RPM / self.system.crank.gear_ratio)
-
-    @property
-    def drift_m(self) -> np.ndarray:
-        n = self.system.n
-        u = self.state[rig.S_U:rig.S_U + n]
-        return np.diff(u, prepend=0.0)

@@ -44,9 +44,11 @@ class RigView:
             e.set_shader_input("shadow_color", color.rgba(0.0, 0.0, 0.0, 0.3))
             self.entities[group] = e
             self.base_vertices[group] = v
-        self.rotor_axis = np.array([0.0, 0.0, 1.0])
         rotor = [p for p in parts if p.moves_with == "rotor"]
-        self.rotor_centre = rotor[0].mesh.centroid if rotor else np.zeros(3)
+        if "rotor" in self.entities:  # spin the rotor group about its own shaft axis (z)
+            centre = Vec3(*rotor[0].mesh.centroid)
+            self.entities["rotor"].origin = centre
+            self.entities["rotor"].position = centre
         v = self.base_vertices["structure"]
         self.j0, self.j1, self.w1 = sway_weights(v[:, 1].astype(float), geometry)
         self._work = v.copy()
@@ -65,10 +67,7 @@ class RigView:
         if "table" in self.entities:
             self.entities["table"].x = float(x_g)
         if "rotor" in self.entities:
-            e = self.entities["rotor"]
-            e.origin = Vec3(*self.rotor_centre)
-            e.position = Vec3(*self.rotor_centre)
-            e.rotation_z = float(np.degrees(theta))
+            self.entities["rotor"].rotation_z = float(np.degrees(theta))
 
 
 def _write_vertices(mesh: Mesh, v: np.ndarray) -> None:
