@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 
-def _best(fn: Callable[[], object], repeat: int) -> float:
+def best(fn: Callable[[], object], repeat: int) -> float:
     """Best wall time of `repeat` calls, s (the least disturbed by a shared machine)."""
     best = np.inf
     for _ in range(repeat):
@@ -23,7 +23,7 @@ def _best(fn: Callable[[], object], repeat: int) -> float:
     return best
 
 
-def _figure(name: str, ours: float, baseline: float, baseline_name: str, unit: str,
+def figure(name: str, ours: float, baseline: float, baseline_name: str, unit: str,
             goal: float) -> dict:
     """ratio = how many times better ours is than the baseline (baseline time / ours)."""
     ratio = baseline / ours
@@ -46,19 +46,19 @@ def bench_linear(seconds: float, repeat: int) -> list[dict]:
     t = np.arange(n) / fs
     ag = np.random.default_rng(0).standard_normal(n)
     linear_response(model, 1 / fs, 16, base_acc=ag[:16])  # compile outside the timing
-    ours = _best(lambda: linear_response(model, 1 / fs, n, base_acc=ag), repeat)
+    ours = best(lambda: linear_response(model, 1 / fs, n, base_acc=ag), repeat)
     A, B = model.state_matrices()
     sys_ = scipy.signal.StateSpace(A, B[:, -1:], np.eye(6), np.zeros((6, 1)))
-    t_lsim = _best(lambda: scipy.signal.lsim(sys_, ag, t), max(1, repeat // 2))
+    t_lsim = best(lambda: scipy.signal.lsim(sys_, ag, t), max(1, repeat // 2))
 
     def rhs(x, tt):
         return A @ x + B[:, -1] * np.interp(tt, t, ag)
 
-    t_ode = _best(lambda: scipy.integrate.odeint(rhs, np.zeros(6), t, rtol=1e-8, atol=1e-12,
+    t_ode = best(lambda: scipy.integrate.odeint(rhs, np.zeros(6), t, rtol=1e-8, atol=1e-12,
                                                  hmax=1 / fs), 1)
     label = f"3-DOF linear response, {seconds:g} s at 1 kHz"
-    return [_figure(label, ours, t_lsim, "scipy.signal.lsim", "s", 30.0),
-            _figure(label, ours, t_ode, "scipy.integrate.odeint (rtol 1e-8, hmax 1 ms)", "s",
+    return [figure(label, ours, t_lsim, "scipy.signal.lsim", "s", 30.0),
+            figure(label, ours, t_ode, "scipy.integrate.odeint (rtol 1e-8, hmax 1 ms)", "s",
                     30.0)]
 
 
@@ -76,9 +76,9 @@ def bench_rig(seconds: float) -> list[dict]:
     x = rig.initial_state(system)
     rig.run(system, x, cmd, dt, 20, 20)  # compile outside the timing
     n = int(round(seconds / dt))
-    wall = _best(lambda: rig.run(system, rig.initial_state(system), cmd, dt, n, 20), 2)
+    wall = best(lambda: rig.run(system, rig.initial_state(system), cmd, dt, n, 20), 2)
     per_second = wall / seconds
-    return [_figure(f"rig (BLDC+crank+structure+actuator), {seconds:g} s at "
+    return [figure(f"rig (BLDC+crank+structure+actuator), {seconds:g} s at "
                     f"{1 / dt / 1000:g} kHz: wall s per rig s", per_second, 1.0,
                     "real time", "s/s", 50.0)]
 
@@ -120,16 +120,16 @@ def bench_mc_frf(samples: int, freqs: int) -> list[dict]:
         nonlocal ours_out
         ours_out = chain_receptance_batch(m, k, c, omega, 0)
 
-    ours = _best(ours_fn, 3)
+    ours = best(ours_fn, 3)
     base_out = None
 
     def base_fn():
         nonlocal base_out
         base_out = _numpy_mc(m, k, c, omega)
 
-    base = _best(base_fn, 1)
+    base = best(base_fn, 1)
     err = float(np.max(np.abs(ours_out - base_out)) / np.max(np.abs(base_out)))
-    f = _figure(f"Monte Carlo FRF, {samples} samples x {freqs} frequencies", ours, base,
+    f = figure(f"Monte Carlo FRF, {samples} samples x {freqs} frequencies", ours, base,
                 "vectorised numpy (batched np.linalg.solve)", "s", 5.0)
     f["max_relative_difference"] = err
     return [f]
@@ -145,7 +145,7 @@ def bench_start() -> list[dict]:
             r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                                text=True, check=True)
             times.append(float(r.stdout.strip().splitlines()[-1]))
-    return [_figure("start-up: compile every kernel (cold) vs load from the numba cache (warm)",
+    return [figure("start-up: compile every kernel (cold) vs load from the numba cache (warm)",
                     times[1], times[0], "cold compile", "s", 5.0)]
 
 
@@ -159,6 +159,7 @@ def run_benchmarks(quick: bool = False, progress: Callable[[str], None] | None =
                                                  200 if quick else 1000)),
         ("start-up", bench_start),
     ]
+    steps += _module_steps(quick)
     for i, (what, fn) in enumerate(steps, 1):
         say(f"[{i}/{len(steps)}] {what} ...")
         figures.extend(fn())
@@ -166,6 +167,20 @@ def run_benchmarks(quick: bool = False, progress: Callable[[str], None] | None =
               f"Python {platform.python_version()}", "figures": figures}
     say(format_table(figures))
     return report
+
+
+def _module_steps(quick: bool) -> list:
+    """Steps from bench/*.py modules (scene, tools, live): each has steps(quick) -> [(what, fn)]
+    where fn() returns a list of figure() dicts."""
+    import importlib
+    import pkgutil
+
+    out = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        mod = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(mod, "steps"):
+            out.extend(mod.steps(quick))
+    return out
 
 
 def format_table(figures: list[dict]) -> str:

@@ -106,6 +106,55 @@ def cmd_render(args) -> int:
     return 0
 
 
+def _parse_sets(pairs: list[str]) -> dict:
+    from .tools import parse_value
+
+    sets = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            raise UsageError(f"twin3d tool: --set needs key=value (got {pair!r})")
+        sets[key.strip()] = parse_value(value.strip())
+    return sets
+
+
+def cmd_tool(args) -> int:
+    from . import tools
+    from .scene_file import load_scene
+
+    if args.name == "list":
+        listing = tools.listing()
+        if args.json:
+            emit({"tools": tools.to_jsonable(listing)})
+        else:
+            for t in listing:
+                print(f"{t['name']:<20} {t['summary']}")
+        return 0
+    tool = tools.get(args.name)
+    scene = load_scene(args.scene)
+    inputs = tools.make_inputs(tool, _parse_sets(args.set), args.inputs, scene)
+    progress = None
+    if not args.json and sys.stderr.isatty():
+        def progress(fraction: float, message: str) -> None:
+            print(f"\r{args.name}: {100 * fraction:5.1f} % {message:<40}", end="",
+                  file=sys.stderr, flush=True)
+    result = tools.run(tool, inputs, tools.Context(scene=scene, progress=progress))
+    if args.json:
+        emit({"tool": tool.NAME, "inputs": tools.to_jsonable(inputs),
+              "results": tools.to_jsonable(result)})
+    else:
+        if progress:
+            print(file=sys.stderr)
+        for line in tools.summary_lines(tool, result):
+            print(line)
+    return 0
+
+
+# Modules that add their own sub-commands: each has register(add) where add(name, func, help,
+# computes=True) returns the sub-parser (so the live twin's commands live beside their code).
+COMMAND_MODULES = ("twin3d.cli_live",)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="twin3d", description="3D virtual twin of a base-shaken three-storey "
                 "structure. Every command takes --scene NAME|PATH.")
@@ -131,6 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, type=Path, help="PNG file to write")
     r.add_argument("--mode", type=int, help="draw mode K's shape (1-based)")
     r.add_argument("--size", type=_size, default=(1920, 1080), help="WxH pixels")
+    t = add("tool", cmd_tool, "run an engineering tool (`twin3d tool list` lists them)")
+    t.add_argument("name", help="tool name, or `list`")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="an input (TOML literal: 3, 2.5, true, [1, 2], text)")
+    t.add_argument("--inputs", type=Path, help="a TOML file of inputs (--set overrides it)")
+    import importlib
+    import importlib.util
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(add)
     return p
 
 

@@ -1,0 +1,58 @@
+"""modes: natural frequencies, damping ratios and mode shapes of a profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..physics.structure import frf, modal_analysis
+from ..schema import spec
+from . import Context, Plot
+
+NAME = "modes"
+SUMMARY = "natural frequencies, damping ratios and mass-normalised mode shapes of a profile"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Inputs:
+    profile: str = spec("", doc="profile of the scene file (empty: the active model)")
+    frf_floor: int = spec(1, lo=1, hi=20, doc="floor whose base-acceleration FRF is plotted")
+    f_max_hz: float = spec(40.0, unit="Hz", lo=1.0, hi=1000.0, doc="upper end of the FRF plot")
+
+
+@dataclass(frozen=True)
+class Result:
+    profile: str
+    frequencies_hz: np.ndarray
+    damping_ratios: np.ndarray
+    shapes: np.ndarray  # (modes, floors), mass-normalised
+    frequency_hz: np.ndarray
+    frf_db: np.ndarray  # floor acceleration / base acceleration, dB
+
+
+EXAMPLE: dict = {}
+
+
+def run(inputs: Inputs, ctx: Context) -> Result:
+    scene = ctx.get_scene()
+    name = ctx.profile(inputs.profile)
+    model = scene.model(name)
+    modes = modal_analysis(model)
+    floor = min(inputs.frf_floor, model.n)
+    f = np.linspace(0.2, inputs.f_max_hz, 800)
+    # absolute floor acceleration per unit base acceleration (what an accelerometer sees)
+    h = frf(model, f, excitation="base", output="accelerance")[:, floor - 1]
+    return Result(profile=name, frequencies_hz=modes.frequencies_hz,
+                  damping_ratios=modes.damping_ratios, shapes=modes.shapes.T,
+                  frequency_hz=f, frf_db=20 * np.log10(np.abs(h)))
+
+
+def summary(r: Result) -> list[str]:
+    return [f"mode {i}: {f:.3f} Hz, zeta {100 * z:.2f} %"
+            for i, (f, z) in enumerate(zip(r.frequencies_hz, r.damping_ratios), 1)]
+
+
+def plots(r: Result) -> list[Plot]:
+    return [Plot("base-to-floor FRF", r.frequency_hz, (r.frf_db,), xlabel="frequency (Hz)",
+                 ylabel="magnitude (dB)")]
