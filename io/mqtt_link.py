@@ -1,0 +1,269 @@
+"""MQTT link: a paho-mqtt 2.x client in its own network thread.
+
+Topics live under `twin3d/<rig_id>/` (DESIGN.md section 4): data (T3D1 blocks), meta (retained
+JSON), state (retained JSON; the last will sets "status": "lost"), cmd, ack, heartbeat.
+
+What paho leaves to us (notes/HEADLESS.md section 5): TCP_NODELAY (Nagle adds 8-14 ms to every
+block), re-subscribing after a reconnect, and a bounded hand-over to the consumer. Incoming
+messages become frozen `Message`s in a bounded queue; when the consumer falls behind, the
+oldest message is dropped and counted in `overflows` (a viewer wants the newest data; a
+recorder keeps up, and its loss is visible either way). Reconnection uses paho's exponential
+backoff (min_backoff doubling to max_backoff) and is counted.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import socket
+import ssl
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+
+ROOT = "twin3d"
+DEFAULT_RIG_ID = "rig1"
+DEFAULT_PORT = 1883
+TOPIC_NAMES = ("data", "meta", "state", "cmd", "ack", "heartbeat")
+
+
+def topic(rig_id: str, name: str) -> str:
+    """`twin3d/<rig_id>/<name>`; name is one of TOPIC_NAMES (or `+`/`#` for filters)."""
+    return f"{ROOT}/{rig_id}/{name}"
+
+
+@dataclass(frozen=True)
+class Topics:
+    data: str
+    meta: str
+    state: str
+    cmd: str
+    ack: str
+    heartbeat: str
+
+    @classmethod
+    def for_rig(cls, rig_id: str = DEFAULT_RIG_ID) -> Topics:
+        return cls(*(topic(rig_id, n) for n in TOPIC_NAMES))
+
+
+def parse_hostport(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
+    """`host:port` or `host` -> (host, port). Raises ValueError with a clear message."""
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        host, port = text, str(default_port)
+    if not host:
+        raise ValueError(f"broker address {text!r} has no host (expected HOST:PORT)")
+    try:
+        p = int(port)
+    except ValueError:
+        raise ValueError(f"broker port {port!r} in {text!r} is not a number") from None
+    if not 1 <= p <= 65535:
+        raise ValueError(f"broker port {p} out of range (allowed 1..65535)")
+    return host, p
+
+
+@dataclass(frozen=True)
+class Message:
+    """One received message; t_recv_ns is the host's wall clock at arrival (time.time_ns)."""
+
+    topic: str
+    payload: bytes
+    retain: bool
+    qos: int
+    t_recv_ns: int
+
+    def json(self):
+        """The payload as JSON, or None when it is not valid JSON (never raises)."""
+        try:
+            return json.loads(self.payload)
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+
+@dataclass(frozen=True)
+class Will:
+    topic: str
+    payload: bytes | str
+    qos: int = 1
+    retain: bool = True
+
+
+@dataclass(frozen=True)
+class Tls:
+    ca_certs: str | None = None  # None: the system CAs
+    certfile: str | None = None
+    keyfile: str | None = None
+    insecure: bool = False  # skip the host-name check (a self-signed lab broker by IP)
+
+
+@dataclass
+class LinkCounters:
+    connects: int = 0
+    disconnects: int = 0
+    connect_failures: int = 0
+    received: int = 0
+    overflows: int = 0
+    published: int = 0
+    publish_failed: int = 0
+
+
+class MqttLink:
+    """A connected MQTT client: `start()`, `publish()`, `subscribe()`, `get()/drain()`, `stop()`.
+
+    Connection happens in the background; `wait_connected(timeout)` blocks until the broker
+    accepts us. Subscriptions are remembered and renewed on every reconnect.
+    """
+
+    def __init__(self, host: str, port: int = DEFAULT_PORT, *, client_id: str | None = None,
+                 username: str | None = None, password: str | None = None,
+                 tls: Tls | None = None, will: Will | None = None,
+                 subscriptions: tuple[str, ...] | list[str] = (), queue_size: int = 4096,
+                 keepalive: int = 10, min_backoff: float = 0.1, max_backoff: float = 5.0):
+        self.host, self.port = host, int(port)
+        self.counters = LinkCounters()
+        self.last_error = ""
+        self._queue: queue.Queue[Message] = queue.Queue(maxsize=max(1, queue_size))
+        self._subs: dict[str, int] = {t: 0 for t in subscriptions}
+        self._lock = threading.Lock()
+        self._connected = threading.Event()
+        self._keepalive = keepalive
+        self._started = False
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                        client_id=client_id or f"twin3d-{uuid.uuid4().hex[:12]}",
+                        protocol=mqtt.MQTTv311)
+        if username is not None:
+            c.username_pw_set(username, password)
+        if tls is not None:
+            c.tls_set(ca_certs=tls.ca_certs, certfile=tls.certfile, keyfile=tls.keyfile,
+                      cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            c.tls_insecure_set(tls.insecure)
+        if will is not None:
+            c.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+        c.reconnect_delay_set(min_delay=min_backoff, max_delay=max_backoff)
+        c.max_queued_messages_set(0)  # publishes while disconnected are refused, not piled up
+        c.on_socket_open = self._on_socket_open
+        c.on_connect = self._on_connect
+        c.on_connect_fail = self._on_connect_fail
+        c.on_disconnect = self._on_disconnect
+        c.on_message = self._on_message
+        self._client = c
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> MqttLink:
+        """Connect in the background (retrying with backoff until the broker answers)."""
+        if not self._started:
+            self._started = True
+            self._client.connect_async(self.host, self.port, keepalive=self._keepalive)
+            self._client.loop_start()
+        return self
+
+    def stop(self) -> None:
+        if self._started:
+            self._started = False
+            try:
+                self._client.disconnect()
+            finally:
+                self._client.loop_stop()
+                self._connected.clear()
+
+    def __enter__(self) -> MqttLink:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    # --- traffic -----------------------------------------------------------------------------
+
+    def subscribe(self, topic_filter: str, qos: int = 0) -> None:
+        with self._lock:
+            self._subs[topic_filter] = qos
+        if self.connected:
+            self._client.subscribe(topic_filter, qos)
+
+    def publish(self, topic_: str, payload: bytes | str, qos: int = 0,
+                retain: bool = False) -> bool:
+        """Queue one message for sending; False (and counted) when the link is down."""
+        info = self._client.publish(topic_, payload, qos=qos, retain=retain)
+        if info.rc == mqtt.MQTT_ERR_SUCCESS:
+            self.counters.published += 1
+            return True
+        self.counters.publish_failed += 1
+        self.last_error = f"publish to {topic_} failed: {mqtt.error_string(info.rc)}"
+        return False
+
+    def get(self, timeout: float | None = None) -> Message | None:
+        try:
+            return self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
+        except queue.Empty:
+            return None
+
+    def drain(self, max_n: int = 1_000_000) -> list[Message]:
+        out = []
+        while len(out) < max_n:
+            try:
+                out.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return out
+
+    # --- paho callbacks (network thread) -----------------------------------------------------
+
+    @staticmethod
+    def _on_socket_open(client, userdata, sock) -> None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):  # not a TCP socket (e.g. websockets wrapper)
+            pass
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self.counters.connect_failures += 1
+            self.last_error = f"broker refused the connection: {reason_code}"
+            return
+        self.counters.connects += 1
+        with self._lock:
+            subs = list(self._subs.items())
+        for t, q in subs:
+            client.subscribe(t, q)
+        self._connected.set()
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        self.counters.connect_failures += 1
+        self.last_error = f"cannot reach the broker at {self.host}:{self.port}"
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        if self._connected.is_set():
+            self.counters.disconnects += 1
+        self._connected.clear()
+        if reason_code != 0:
+            self.last_error = f"disconnected from {self.host}:{self.port}: {reason_code}"
+
+    def _on_message(self, client, userdata, msg) -> None:
+        m = Message(msg.topic, bytes(msg.payload), bool(msg.retain), int(msg.qos),
+                    time.time_ns())
+        self.counters.received += 1
+        while True:
+            try:
+                self._queue.put_nowait(m)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()  # drop the oldest: the newest matters more
+                    self.counters.overflows += 1
+                except queue.Empty:
+                    pass
+
+
+__all__ = ["MqttLink", "Message", "Will", "Tls", "Topics", "topic", "parse_hostport",
+           "DEFAULT_RIG_ID", "DEFAULT_PORT", "ROOT", "TOPIC_NAMES", "LinkCounters"]

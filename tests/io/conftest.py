@@ -1,0 +1,93 @@
+"""A real mosquitto broker on a free loopback port, started by the tests and killed after."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Broker:
+    """mosquitto on 127.0.0.1:port; kill() and start() again on the same port."""
+
+    def __init__(self, workdir: Path, port: int | None = None):
+        self.port = port or free_port()
+        self.conf = workdir / f"mosquitto-{self.port}.conf"
+        # max_queued_messages 0: the default 1000 silently drops QoS 0 to slow subscribers
+        self.conf.write_text(f"per_listener_settings true\nlistener {self.port} 127.0.0.1\n"
+                             "allow_anonymous true\npersistence false\nmax_queued_messages 0\n"
+                             "set_tcp_nodelay true\nlog_dest stderr\n")
+        os.chmod(workdir, 0o755)
+        os.chmod(self.conf, 0o644)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Broker:
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # ready when the port accepts
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"mosquitto exited with {self.proc.returncode}")
+                time.sleep(0.02)
+        raise RuntimeError("mosquitto did not start listening")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory):
+    b = Broker(tmp_path_factory.mktemp("mqtt")).start()
+    yield b
+    b.kill()
+
+
+@pytest.fixture
+def own_broker(tmp_path_factory):
+    """A broker this test may kill and restart."""
+    b = Broker(tmp_path_factory.mktemp("mqtt-own")).start()
+    yield b
+    b.kill()
+
+
+def wait_for(cond, timeout: float = 10.0, step: float = 0.01):
+    """Poll cond() until true; the timeout only bounds a failing test, never measures one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+@pytest.fixture(name="wait_for")
+def wait_for_fixture():
+    return wait_for
+
+
+@pytest.fixture(name="free_port")
+def free_port_fixture():
+    return free_port
