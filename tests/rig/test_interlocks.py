@@ -1,0 +1,189 @@
+"""The rig-side safety state machine, driven with made-up time and measurements (no network)."""
+
+from __future__ import annotations
+
+import pytest
+
+from twin3d.commands import ACCEPTED, DONE, REJECTED, Ack, make_command
+from twin3d.interlocks import ESTOP, OK, TRIPPED, Interlocks, Trip
+from twin3d.scene_file import load_scene
+
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture(scope="module")
+def limits():
+    return load_scene("three_storey").data.limits
+
+
+@pytest.fixture
+def il(limits):
+    return Interlocks(limits, n_storeys=3, stroke_m=0.00025, actuator_floor=1)
+
+
+def send(il, op, t, user="alice", **args):
+    return il.submit(make_command(op, args, user=user, sent=t), t)
+
+
+def acks(events):
+    return [e for e in events if isinstance(e, Ack)]
+
+
+def statuses(events):
+    return [a.status for a in acks(events)]
+
+
+def test_set_speed_accepted_then_done_when_reached(il):
+    ev = send(il, "set_speed", T0, rpm=300.0, ramp_rpm_per_s=200.0)
+    assert statuses(ev) == [ACCEPTED]
+    assert il.drive.speed_rpm == 300.0 and il.drive.ramp_rpm_per_s == 200.0
+    assert il.update(T0 + 0.5, speed_rpm=100.0, drift_m=0.0) == []
+    done = il.update(T0 + 1.0, speed_rpm=299.0, drift_m=0.0)
+    assert statuses(done) == [DONE] and done[0].outcome == "reached"
+    assert done[0].id == ev[0].id
+
+
+def test_over_limit_speed_rejected_with_the_limit(il, limits):
+    ev = send(il, "set_speed", T0, rpm=limits.max_speed_rpm + 1)
+    assert statuses(ev) == [REJECTED]
+    assert "args.rpm" in ev[0].reason and f"{limits.max_speed_rpm:g}" in ev[0].reason
+    assert il.drive.speed_rpm == 0.0 and il.counters.rejected == 1
+
+
+def test_fast_ramp_clamped_to_the_acceleration_limit(il, limits):
+    ev = send(il, "set_speed", T0, rpm=500.0, ramp_rpm_per_s=10 * limits.max_accel_rpm_per_s)
+    assert statuses(ev) == [ACCEPTED] and "clamped" in ev[0].reason
+    assert il.drive.ramp_rpm_per_s == limits.max_accel_rpm_per_s
+    assert ev[0].detail["ramp_rpm_per_s"] == limits.max_accel_rpm_per_s
+
+
+def test_drift_trip_stops_the_motor_and_latches(il, limits):
+    send(il, "set_speed", T0, rpm=400.0)
+    il.heartbeat("alice", T0 + 0.5)
+    ev = il.update(T0 + 1.0, speed_rpm=390.0, drift_m=1.5 * limits.drift_limit_m)
+    trips = [e for e in ev if isinstance(e, Trip)]
+    assert [t.kind for t in trips] == ["drift"]
+    assert trips[0].value == pytest.approx(1.5 * limits.drift_limit_m)
+    assert trips[0].limit == limits.drift_limit_m
+    assert il.status == TRIPPED and il.drive.speed_rpm == 0.0
+    assert [a.outcome for a in acks(ev)] == ["tripped"]  # the set_speed never got there
+    again = send(il, "set_speed", T0 + 1.1, rpm=100.0)
+    assert statuses(again) == [REJECTED] and "tripped latched" in again[0].reason
+    assert statuses(send(il, "reset", T0 + 1.2)) == [ACCEPTED, DONE]
+    assert il.status == OK
+    assert statuses(send(il, "set_speed", T0 + 1.3, rpm=100.0)) == [ACCEPTED]
+
+
+def test_drift_below_the_limit_does_not_trip(il, limits):
+    send(il, "set_speed", T0, rpm=400.0)
+    ev = il.update(T0 + 0.1, speed_rpm=50.0, drift_m=0.99 * limits.drift_limit_m)
+    assert ev == [] and il.status == OK and il.drive.speed_rpm == 400.0
+
+
+def test_watchdog_ramps_down_when_heartbeats_stop(il, limits):
+    timeout = limits.heartbeat_timeout_s
+    send(il, "set_speed", T0, rpm=600.0)
+    for k in range(1, 6):  # heartbeats keep it running well past one timeout
+        il.heartbeat("alice", T0 + k * 0.5 * timeout)
+        ev = il.update(T0 + k * 0.5 * timeout + 0.01, 600.0, 0.0)
+        assert not any(isinstance(e, Trip) for e in ev)
+    assert il.drive.speed_rpm == 600.0 and il.lease_user == "alice"
+    last = T0 + 2.5 * timeout
+    ev = il.update(last + 1.01 * timeout, speed_rpm=600.0, drift_m=0.0)
+    trips = [e for e in ev if isinstance(e, Trip)]
+    assert [t.kind for t in trips] == ["watchdog"]
+    assert il.drive.speed_rpm == 0.0
+    assert il.drive.ramp_rpm_per_s == limits.max_accel_rpm_per_s  # a ramp, not a brake
+    assert not il.drive.brake and il.status == OK and il.lease_user is None
+
+
+def test_heartbeats_from_someone_else_do_not_keep_the_lease(il, limits):
+    send(il, "set_speed", T0, rpm=300.0)
+    il.heartbeat("mallory", T0 + 0.9 * limits.heartbeat_timeout_s)
+    ev = il.update(T0 + 1.1 * limits.heartbeat_timeout_s, 300.0, 0.0)
+    assert any(isinstance(e, Trip) and e.kind == "watchdog" for e in ev)
+
+
+def test_estop_latched_everything_but_reset_rejected(il):
+    send(il, "set_speed", T0, rpm=300.0)
+    ev = send(il, "estop", T0 + 0.1)
+    assert [a.outcome for a in acks(ev) if a.status == DONE] == ["superseded"]
+    assert ACCEPTED in statuses(ev)
+    assert any(isinstance(e, Trip) and e.kind == "estop" for e in ev)
+    assert il.status == ESTOP and il.drive.brake
+    t = T0 + 0.2
+    for op, args in (("set_speed", {"rpm": 100.0}), ("stop", {}), ("set_stroke",
+                     {"stroke_m": 0.0005}), ("set_control", {"strategy": "off"}),
+                     ("start_recording", {}), ("stop_recording", {})):
+        t += 0.01
+        il.heartbeat("alice", t)
+        ev = send(il, op, t, **args)
+        assert statuses(ev) == [REJECTED], op
+        assert "estop latched" in ev[0].reason
+    assert il.status == ESTOP and il.drive.brake
+    # the brake holds until reset, whatever the measurements say
+    il.update(t, speed_rpm=0.0, drift_m=0.0)
+    assert il.drive.brake
+    ev = send(il, "reset", t + 0.1)
+    assert statuses(ev) == [ACCEPTED, DONE]
+    assert il.status == OK and not il.drive.brake and il.drive.speed_rpm == 0.0
+    assert statuses(send(il, "set_speed", t + 0.2, rpm=100.0)) == [ACCEPTED]
+
+
+def test_estop_from_another_operator_is_obeyed_without_taking_the_lease(il):
+    send(il, "set_speed", T0, rpm=300.0)
+    ev = send(il, "estop", T0 + 0.1, user="bob")
+    assert ACCEPTED in statuses(ev) and il.status == ESTOP
+    assert il.lease_user == "alice"
+
+
+def test_lease_second_operator_rejected_while_the_first_holds_it(il, limits):
+    assert statuses(send(il, "set_speed", T0, rpm=200.0)) == [ACCEPTED]
+    ev = send(il, "set_speed", T0 + 0.5, user="bob", rpm=300.0)
+    assert statuses(ev) == [REJECTED] and "lease held by alice" in ev[0].reason
+    assert il.drive.speed_rpm == 200.0
+    # once alice is silent past the timeout the lease lapses and bob may take it
+    later = T0 + limits.heartbeat_timeout_s + 0.5
+    il.update(later, speed_rpm=200.0, drift_m=0.0)
+    ev = send(il, "set_speed", later + 0.1, user="bob", rpm=300.0)
+    assert statuses(ev) == [ACCEPTED] and il.lease_user == "bob"
+
+
+def test_expired_and_duplicate_commands_rejected(il):
+    old = make_command("stop", user="alice", ttl_s=1.0, sent=T0)
+    ev = il.submit(old, T0 + 2.0)
+    assert statuses(ev) == [REJECTED] and "expired" in ev[0].reason
+    c = make_command("set_speed", {"rpm": 100.0}, user="alice", sent=T0)
+    assert statuses(il.submit(c, T0)) == [ACCEPTED]
+    again = il.submit(c, T0 + 0.1)
+    assert statuses(again) == [REJECTED] and "duplicate" in again[0].reason
+
+
+def test_stroke_only_changes_with_the_motor_stopped(il):
+    assert statuses(send(il, "set_stroke", T0, stroke_m=0.0005)) == [ACCEPTED, DONE]
+    assert il.drive.stroke_m == 0.0005
+    send(il, "set_speed", T0 + 0.1, rpm=300.0)
+    ev = send(il, "set_stroke", T0 + 0.2, stroke_m=0.0003)
+    assert statuses(ev) == [REJECTED] and "stopped" in ev[0].reason
+    assert il.drive.stroke_m == 0.0005
+
+
+def test_set_control_gain_limit_and_actuator_floor(il, limits):
+    ok = send(il, "set_control", T0, strategy="dvf", gain=1.5, floor=1)
+    assert statuses(ok) == [ACCEPTED, DONE] and il.drive.gain == 1.5
+    high = send(il, "set_control", T0 + 0.1, strategy="dvf", gain=limits.max_dvf_gain * 2)
+    assert statuses(high) == [REJECTED] and "args.gain" in high[0].reason
+    floor = send(il, "set_control", T0 + 0.2, strategy="dvf", gain=1.0, floor=2)
+    assert statuses(floor) == [REJECTED] and "floor 1" in floor[0].reason
+    off = send(il, "set_control", T0 + 0.3, strategy="off")
+    assert statuses(off) == [ACCEPTED, DONE] and il.drive.gain == 0.0
+
+
+def test_stop_is_done_when_the_crank_stands_still(il):
+    send(il, "set_speed", T0, rpm=300.0)
+    il.update(T0 + 0.5, 300.0, 0.0)  # reached
+    ev = send(il, "stop", T0 + 0.6)
+    assert statuses(ev) == [ACCEPTED]
+    assert il.update(T0 + 0.7, 150.0, 0.0) == []
+    done = il.update(T0 + 1.2, 0.5, 0.0)
+    assert [a.outcome for a in acks(done)] == ["stopped"]
