@@ -29,6 +29,15 @@ from .structure import chain_receptance_batch
 MAX_UNCERTAIN = 16  # 2^16 vertices per frequency: the vertex band's bound on p
 
 
+def storey_values(A: np.ndarray) -> np.ndarray:
+    """Storey values a_1..a_N of a chain matrix (a_i ties floor i to floor i-1, a_1 to the base)."""
+    n = A.shape[0]
+    a = np.empty(n)
+    a[1:] = -np.diag(A, 1)
+    a[0] = A[0, 0] - (a[1] if n > 1 else 0.0)
+    return a
+
+
 def interval_box(centre, rel_half_width) -> tuple[np.ndarray, np.ndarray]:
     """Box [c (1 - e), c (1 + e)] of every parameter; e is the relative half-width (0.05 = 5 %)."""
     c = np.asarray(centre, dtype=np.float64)

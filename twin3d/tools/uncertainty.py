@@ -100,8 +100,8 @@ EXAMPLE: dict = {"profile": "southampton_numerical", "excitation_floor": 2, "out
 
 def _centres_and_widths(inputs: Inputs, model: LinearModel) -> tuple[np.ndarray, np.ndarray]:
     n = model.n
-    storey_k = _storey_values(model.K)
-    storey_c = _storey_values(model.C)
+    storey_k = uq.storey_values(model.K)
+    storey_c = uq.storey_values(model.C)
     centre = []
     for key, own, default in (("mass_kg", inputs.mass_kg, np.diag(model.M)),
                               ("stiffness_n_per_m", inputs.stiffness_n_per_m, storey_k),
@@ -113,15 +113,6 @@ def _centres_and_widths(inputs: Inputs, model: LinearModel) -> tuple[np.ndarray,
                      ("damping_spread_percent", inputs.damping_spread_percent)):
         widths.append(_per_floor(key, own, np.full(n, inputs.spread_percent), n) / 100.0)
     return np.concatenate(centre), np.concatenate(widths)
-
-
-def _storey_values(A: np.ndarray) -> np.ndarray:
-    """Storey values a_1..a_N of a chain matrix (a_i ties floor i to floor i-1 or the base)."""
-    n = A.shape[0]
-    a = np.empty(n)
-    a[1:] = -np.diag(A, 1)
-    a[0] = A[0, 0] - (a[1] if n > 1 else 0.0)
-    return a
 
 
 def _per_floor(key: str, own: tuple, default: np.ndarray, n: int) -> np.ndarray:
