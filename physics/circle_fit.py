@@ -34,6 +34,26 @@ import scipy.signal
 from .structure import LinearModel, chain_matrix, frf, modal_analysis
 
 
+def resonance_peaks(frequency_hz: np.ndarray, db: np.ndarray, n: int, f_min_hz: float = 3.0,
+                    f_max_hz: float = np.inf, prominence_db: float = 6.0) -> np.ndarray:
+    """Indices of the n most prominent maxima of a dB curve between f_min and f_max, sorted by
+    frequency. Prominence (height above the higher of the two surrounding minima) rejects
+    noise ripples and the low-frequency bumps that a "first n maxima" search would pick."""
+    f = np.asarray(frequency_hz, dtype=float)
+    idx = np.flatnonzero((f >= f_min_hz) & (f <= f_max_hz))
+    if idx.size < 5:
+        raise ValueError(f"fewer than 5 frequency points between {f_min_hz:g} and "
+                         f"{f_max_hz:g} Hz")
+    peaks, props = scipy.signal.find_peaks(np.asarray(db, dtype=float)[idx],
+                                           prominence=prominence_db)
+    if peaks.size < n:
+        raise ValueError(f"found {peaks.size} resonance peaks with {prominence_db:g} dB "
+                         f"prominence between {f_min_hz:g} and {min(f_max_hz, f[-1]):g} Hz, "
+                         f"need {n}")
+    keep = np.sort(np.argsort(props["prominences"])[::-1][:n])
+    return idx[peaks[keep]]
+
+
 @dataclass(frozen=True)
 class Band:
     peak_hz: float  # frequency of the peak bin
@@ -58,14 +78,7 @@ def find_bands(frequency_hz: np.ndarray, h_acc: np.ndarray, n_modes: int,
     # each channel normalised to its own maximum, so one loud channel does not hide the others
     s = np.sum(y / np.max(y[inside], axis=0), axis=1)
     db = 20 * np.log10(np.maximum(s, 1e-300))
-    idx = np.flatnonzero(inside)
-    peaks, props = scipy.signal.find_peaks(db[idx], prominence=prominence_db)
-    if peaks.size < n_modes:
-        raise ValueError(f"found {peaks.size} resonance peaks with {prominence_db:g} dB "
-                         f"prominence between {f_min_hz:g} and {min(f_max_hz, f[-1]):g} Hz, "
-                         f"need {n_modes}")
-    keep = np.sort(np.argsort(props["prominences"])[::-1][:n_modes])
-    pk = idx[peaks[keep]]
+    pk = resonance_peaks(f, db, n_modes, f_min_hz, f_max_hz, prominence_db)
     df = float(np.median(np.diff(f)))
     bands = []
     for j, p in enumerate(pk):

@@ -94,10 +94,11 @@ def _table(path: Path | str, sep: str, kind: type, header_ok: bool) -> np.ndarra
     return np.array(rows, dtype=complex if kind is complex else float)
 
 
-def _check_axis(f: np.ndarray, path: str) -> None:
+def _check_axis(f: np.ndarray, path: str, strict: bool = True) -> None:
     if not np.all(np.isfinite(f)):
         raise SchemaError(path, "frequency", "not finite everywhere")
-    bad = np.flatnonzero(np.diff(f) <= 0)
+    d = np.diff(f)
+    bad = np.flatnonzero(d <= 0 if strict else d < 0)
     if bad.size:
         raise SchemaError(path, f"row {bad[0] + 2}", "frequency does not increase",
                           float(f[bad[0] + 1]))
@@ -154,7 +155,7 @@ def read_db_table(path: Path | str, rows: slice | None = None) -> DbTable:
         raise SchemaError(p, "columns", "a dB table has 4 columns (f, floors 1-3) or 5 "
                           "(f, f', floors 1-3)", data.shape[1])
     for a in axes:
-        _check_axis(a, p)
+        _check_axis(a, p, strict=False)  # NumDataSo rounds to 0.01 Hz: repeated values
     if not all(np.all(np.isfinite(d)) for d in db):
         raise SchemaError(p, "values", "a dB value is not finite")
     return DbTable(p, axes, db)
