@@ -1,0 +1,194 @@
+"""The live twin's feed: ingest from a source, estimate the structure's state, hand the scene a
+`TwinState` per frame (the same `step(wall_dt)` as `twin3d.feeds.SimFeed`).
+
+Per frame: drain the source's queue; for every block run the steady-state Kalman filter
+(`physics.estimator`: the modal model driven by the measured table acceleration, corrected by
+the floor accelerations); push the accelerations into the natural-frequency tracker; integrate
+the motor speed into the rotor and crank angles; keep a short history for the plots. When the
+source carries no floor accelerometers the model runs open loop, driven by the table
+acceleration alone (exact discretisation, `physics.lti`), and says so in `mode`.
+
+Latency is measured from the rig's time stamp of a block's last sample to the moment the
+filter has produced the state that includes it (host clock; for a replay, the time the block
+was due).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import numpy as np
+import scipy.signal
+
+from .feeds import History
+from .io.sources import Ingest, Ingested, open_source
+from .physics import lti
+from .physics.structure import modal_analysis
+from .scene_file import Scene
+from .twin_state import TwinState
+
+RPM = 2.0 * np.pi / 60.0
+TABLE_HIGHPASS_HZ = 0.3  # the table displacement is shown from acceleration, without drift
+
+
+class LiveFeed:
+    def __init__(self, source: str | Ingest, scene: Scene, profile: str | None = None,
+                 history_s: float = 10.0, track_window_s: float = 10.0,
+                 latency_window: int = 10_000, start: bool = True):
+        self.scene = scene
+        self.ingest = open_source(source, scene) if isinstance(source, str) else source
+        self.model = scene.model(profile)
+        self.model_hz = tuple(float(f) for f in modal_analysis(self.model).frequencies_hz)
+        self.n = self.model.n
+        self.gear = scene.data.crank.gear_ratio
+        self.history = History(history_s)
+        self.track_window_s = track_window_s
+        self.latencies_ms: deque[float] = deque(maxlen=latency_window)
+        self.mode = "waiting"  # kalman | open-loop | waiting
+        self.tracked_hz: tuple[float, ...] = ()
+        self.alarm = ""
+        self.t = 0.0
+        self.fs = scene.data.sampling.rate_hz
+        self._t_first_ns: int | None = None
+        self._layout_key = None
+        self._floor_disp = np.zeros(self.n)
+        self._table_disp = 0.0
+        self._motor_angle = 0.0
+        self._speed_rpm = 0.0
+        meta = self.ingest.meta
+        if meta is not None:  # build the filter (and load its kernel) before data flows
+            self._layout(meta.channels, meta.fs)
+            if self.est is not None:
+                from .physics.estimator import estimate
+
+                estimate(self.est, self.est_state.copy(), np.zeros(2),
+                         np.zeros((2, len(self.col_floors))))
+        if start:
+            self.ingest.start()
+
+    def close(self) -> None:
+        self.ingest.stop()
+
+    # --- set-up once the channels are known ---------------------------------------------------
+
+    def _layout(self, channels: tuple[str, ...], fs: float) -> None:
+        """Which columns are the table, the floors and the motor speed; build the filter."""
+        sensors = self.scene.data.sensors
+        col = {name: j for j, name in enumerate(channels)}
+        self.col_table = next((col[k] for k, s in sensors.items()
+                               if s.quantity == "table_acceleration" and k in col), None)
+        floors = sorted((s.floor, col[k]) for k, s in sensors.items()
+                        if s.quantity == "floor_acceleration" and k in col)
+        self.floors = tuple(f for f, _ in floors if 1 <= f <= self.n)
+        self.col_floors = [j for f, j in floors if 1 <= f <= self.n]
+        self.col_speed = next((col[k] for k, s in sensors.items()
+                               if s.quantity == "motor_speed" and k in col), None)
+        self.units = {name: (sensors[name].unit if name in sensors else "") for name in channels}
+        if self.ingest.meta is not None:
+            self.units.update(zip(self.ingest.meta.channels, self.ingest.meta.units))
+        self.channels = channels
+        self.fs = fs
+        self.est = self.tracker = None
+        if self.col_table is not None and self.col_floors:
+            from .physics.estimator import build_estimator, initial_state
+
+            noise = np.mean([sensors[channels[j]].noise_rms or 0.003 for j in self.col_floors])
+            self.est = build_estimator(self.model, fs, measured_floors=self.floors,
+                                       accel_noise_rms=max(float(noise), 1e-4))
+            self.est_state = initial_state(self.est)
+            self.mode = "kalman"
+            from .physics.frequency_tracking import FrequencyTracker
+
+            window = max(self.track_window_s, 8.0 / min(self.model_hz))
+            self.tracker = FrequencyTracker(fs, self.model_hz, window_s=window,
+                                            update_s=min(1.0, window / 2))
+        elif self.col_table is not None:
+            # no floor sensors: the model driven open loop by the measured table acceleration
+            A, B = self.model.state_matrices()
+            self.ol = lti.discretise(A, B[:, -1:], 1.0 / fs, "foh")
+            self.ol_x = np.zeros(2 * self.n)
+            self.ol_prev: float | None = None
+            self.mode = "open-loop"
+        else:
+            self.mode = "no table accelerometer"
+        # table displacement: s / (s + wc)^3 is 1/s^2 well above wc and has no DC drift
+        wc = 2 * np.pi * TABLE_HIGHPASS_HZ
+        self.tb_b, self.tb_a = scipy.signal.bilinear([1.0, 0.0], [1.0, 3 * wc, 3 * wc**2, wc**3],
+                                                     fs)
+        self.tb_zi = np.zeros(3)
+        self._layout_key = (channels, fs)
+
+    # --- per block ----------------------------------------------------------------------------
+
+    def _process(self, it: Ingested) -> None:
+        b = it.block
+        meta = self.ingest.meta
+        channels = meta.channels if meta is not None else tuple(
+            f"ch{j}" for j in range(b.n_channels))
+        if self._layout_key != (channels, b.fs):
+            self._layout(channels, b.fs)
+        v = it.values
+        if self._t_first_ns is None:
+            self._t_first_ns = b.t0_ns
+        t = (b.t0_ns - self._t_first_ns) * 1e-9 + np.arange(b.n_samples) / b.fs
+        self.t = float(t[-1])
+        if self.col_table is not None:
+            ag = v[:, self.col_table]
+            if self.est is not None:
+                from .physics.estimator import estimate
+
+                y = v[:, self.col_floors]
+                u, _ = estimate(self.est, self.est_state, ag, y)
+                self._floor_disp = u[-1].copy()
+                if self.tracker is not None:
+                    f = self.tracker.push(ag, y)
+                    if f is not None:
+                        self.tracked_hz = tuple(f)
+                        d = self.tracker.departure_percent()
+                        bad = self.tracker.alarm()
+                        self.alarm = "; ".join(
+                            f"mode {r} {abs(d[r - 1]):.1f} % {'below' if d[r - 1] < 0 else 'above'}"
+                            " model" for r in bad)
+            elif self.mode == "open-loop":
+                # from the state at the previous block's last sample (row 0) through this block
+                w = ag if self.ol_prev is None else np.concatenate([[self.ol_prev], ag])
+                X = lti.step_sequence(self.ol.Phi, self.ol.G0, self.ol.G1, self.ol_x,
+                                      np.ascontiguousarray(w[:, None]))
+                self.ol_x = X[-1].copy()
+                self.ol_prev = float(ag[-1])
+                self._floor_disp = X[-1, :self.n].copy()
+            xg, self.tb_zi = scipy.signal.lfilter(self.tb_b, self.tb_a, ag, zi=self.tb_zi)
+            self._table_disp = float(xg[-1])
+        if self.col_speed is not None:
+            rpm = v[:, self.col_speed]
+            self._motor_angle = float((self._motor_angle + np.sum(rpm) * RPM / b.fs)
+                                      % (2 * np.pi * self.gear))  # crank stays continuous
+            self._speed_rpm = float(rpm[-1] / self.gear)
+        self.history.append(t, {name: v[:, j] for j, name in enumerate(self.channels)})
+        self.latencies_ms.append((time.time_ns() - it.t_rig_ns) * 1e-6)
+
+    def step(self, wall_dt: float = 0.0) -> TwinState:
+        """Take in every block that arrived since the last frame; the newest state.
+        (wall_dt is part of the feed interface; live sources run on their own clock.)"""
+        for it in self.ingest.poll():
+            self._process(it)
+        return self.state()
+
+    def state(self) -> TwinState:
+        t_hist, hist = self.history.arrays()
+        counters = dict(self.ingest.counters)
+        return TwinState(
+            source=self.ingest.url, t=self.t, floor_disp_m=self._floor_disp.copy(),
+            table_disp_m=self._table_disp, motor_angle_rad=self._motor_angle,
+            crank_angle_rad=self._motor_angle / self.gear, speed_rpm=self._speed_rpm,
+            sample_rate_hz=self.fs, history_t=t_hist, history=hist,
+            units=dict(getattr(self, "units", {})), counters=counters,
+            status=self.ingest.status, tracked_hz=self.tracked_hz, model_hz=self.model_hz,
+            alarm=self.alarm)
+
+    def latency_ms(self, q: float) -> float | None:
+        """The q-th percentile (0..100) of the latencies measured so far, ms."""
+        if not self.latencies_ms:
+            return None
+        return float(np.percentile(np.fromiter(self.latencies_ms, float), q))
