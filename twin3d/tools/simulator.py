@@ -122,8 +122,8 @@ def _storeys(model, inputs: Inputs):
     if not np.allclose(chain_matrix(c), model.C, rtol=1e-12, atol=1e-12):
         if inputs.damping_sd_ns_per_m > 0:
             raise SchemaError(NAME, "damping_sd_ns_per_m", "needs a profile with storey "
-                              "dampings (this one has Rayleigh damping)", inputs.damping_sd_ns_per_m,
-                              "0")
+                              "dampings (this one has Rayleigh damping)",
+                              inputs.damping_sd_ns_per_m, "0")
         c = None
     return m, k, c
 

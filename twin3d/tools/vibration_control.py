@@ -30,8 +30,16 @@ independent computation):
   the current (r in 1/A^2), the Kalman filter measures the co-located floor velocity, its
   process noise enters through the coil and the primary force, and the energy is that of the
   primary-force response like every other strategy; the tests reproduce Cristallo's 19.4179 dB
-  with its choices through the same functions. Its gain margin is the factor on the current
-  reaching the plant at which the closed-loop eigenvalues reach the imaginary axis.
+  with its choices through the same functions; the corrected design gives 22.46 dB (floor 1,
+  soton_beam, default weights). Its gain margin is the factor on the current reaching the
+  plant at which the closed-loop eigenvalues reach the imaginary axis.
+* DVF + EC with the compensator of TOOLS.md 1.9 (6.5 Hz, 6.12 %, 3 Hz, 70 %): 10.3053 dB as
+  Cristallo; the compensated loop's critical gain is 342.5 A/(m/s) (GM 68.5 at h = 5, checked
+  against the Nyquist crossing), where Cristallo printed 7.115 from the wrong output.
+
+Defaults are Cristallo's (h = 5 A/(m/s)) on the scene's active model. On the default
+southampton_identified profile h = 5 is beyond the critical 2.17 A/(m/s): the tool says
+UNSTABLE, and its energy figures then describe no steady state.
 """
 
 from __future__ import annotations
@@ -208,7 +216,8 @@ def run(inputs: Inputs, ctx: Context) -> Result:
 def summary(r: Result) -> list[str]:
     lines = [f"{r.strategy} on floor {r.floor} ({r.profile}): kinetic energy reduced by "
              f"{r.ke_reduction_db:.4f} dB (10 log10 of the energy ratio)",
-             f"device: {r.device_frequency_hz:.2f} Hz, damping {100 * r.device_damping_ratio:.2f} %"]
+             f"device: {r.device_frequency_hz:.2f} Hz, "
+             f"damping {100 * r.device_damping_ratio:.2f} %"]
     if r.strategy in ("dvf", "dvf_ec", "lqg"):
         note = "; Cristallo's DVF figure was twice this" if r.strategy != "lqg" else ""
         lines.append(f"control effort {r.control_effort_w:.4g} W (Z_e int |i|^2 dw per N^2"
