@@ -265,7 +265,8 @@ def plots(r: Result) -> list[Plot]:
     for k, name in enumerate(r.outputs):
         e = r.histogram_edges[k]
         what = "amplitude of floor" if name[0] == "x" else "shear of storey"
-        out.append(Plot(f"{what} {name[1:]} at {r.analysis_frequency_hz:g} Hz", 0.5 * (e[1:] + e[:-1]),
+        out.append(Plot(f"{what} {name[1:]} at {r.analysis_frequency_hz:g} Hz",
+                        0.5 * (e[1:] + e[:-1]),
                         (r.histogram_density[k],), (name,), xlabel=f"{name} ({_unit(name)})",
                         ylabel=f"probability density (1/{_unit(name)})", kind="bars"))
     idx = np.arange(1, r.eigenvalues.size + 1, dtype=float)

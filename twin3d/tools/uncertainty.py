@@ -36,7 +36,8 @@ from ..schema import SchemaError, spec
 from . import Cancelled, Context, Plot
 
 NAME = "uncertainty"
-SUMMARY = "interval (vertex) and Monte Carlo bands of the FRF for uncertain masses, stiffnesses, dampings"
+SUMMARY = ("interval (vertex) and Monte Carlo bands of the FRF for uncertain masses, "
+           "stiffnesses and dampings")
 
 _CHUNK = 500  # Monte Carlo samples per batch (progress, cancellation, bounded memory)
 
