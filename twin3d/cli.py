@@ -152,7 +152,7 @@ def cmd_tool(args) -> int:
 
 # Modules that add their own sub-commands: each has register(add) where add(name, func, help,
 # computes=True) returns the sub-parser (so the live twin's commands live beside their code).
-COMMAND_MODULES = ("twin3d.cli_live",)
+COMMAND_MODULES = ("twin3d.cli_live", "twin3d.cli_rig")
 
 
 def build_parser() -> argparse.ArgumentParser:
