@@ -3,6 +3,7 @@ sensors and limits. `load_scene(NAME|PATH)` validates every field (see `schema`)
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,6 +235,11 @@ def load_scene(name_or_path: str | Path = "three_storey") -> Scene:
         raise SchemaError(file, "toml", f"not valid TOML: {e}") from None
     data = build(SceneData, raw, file)
     _check_consistency(data, file)
+    # profiles saved by the user (profile_store) join the list; the scene's own names win
+    from .profile_store import saved_profiles
+    saved = saved_profiles(data.geometry.n_storeys)
+    if saved:
+        data = dataclasses.replace(data, profiles={**saved, **data.profiles})
     return Scene(path=path, data=data)
 
 
