@@ -206,7 +206,7 @@ def envelope_path(xc, ymin, ymax, dense: bool) -> tuple[np.ndarray, np.ndarray]:
 try:  # the drawing classes need ursina; the helpers above do not
     from panda3d.core import (Geom, GeomEnums, GeomLines, GeomNode, GeomTriangles,
                               GeomVertexData, GeomVertexFormat, NodePath)
-    from ursina import Entity, camera, color, window
+    from ursina import Entity, camera, color, destroy, window
 
     from . import widgets as W
 except ImportError:  # pragma: no cover - a numpy-only environment
@@ -326,18 +326,23 @@ class LinePlot(Entity):
         return int(min(max((self.ax1 - self.ax0) * px_per_unit, 32), 4096))
 
     def set_labels(self, labels) -> None:
+        """Legend entries (top right, on a dark backing so data never hides them)."""
         for t in self._legend:
-            t.enabled = False
+            destroy(t)
         labels = [str(s) for s in labels][: self.n_series]
         self._legend = []
         y = self.ay1 - 0.012
         for i, s in enumerate(labels):
             if not s:
                 continue
-            t = W.label("\u2014 " + s, self, (self.ax1 - 0.012, y), W.TEXT_S, self.colours[i],
+            t = W.label("\u2014 " + s, self, (self.ax1 - 0.014, y), W.TEXT_S, self.colours[i],
                         origin=(0.5, 0.5))
             self._legend.append(t)
-            y -= 0.03
+            y -= 0.028
+        if self._legend:
+            width = max(t.width for t in self._legend) * W.TEXT_S + 0.02
+            self._legend.append(W.box(self, (self.ax1 - 0.006 - width, self.ay1 - 0.006),
+                                      (width, self.ay1 - y), W.LEGEND, z=-0.012))
 
     def _map(self, v, lo, hi, a0, a1):
         return a0 + (np.asarray(v, dtype=np.float64) - lo) * ((a1 - a0) / (hi - lo or 1.0))

@@ -8,10 +8,13 @@ height, 27 px at 1080p). Every Text here is built with use_tags=False: Ursina ot
 
 from __future__ import annotations
 
+import textwrap
+
 from ursina import Button, Entity, Text, camera, color
 
 # --- theme -------------------------------------------------------------------------------
 PANEL = color.rgba(0.06, 0.07, 0.10, 0.86)  # dark translucent: the rig shows through a little
+LEGEND = color.rgba(0.06, 0.07, 0.10, 0.96)  # behind a plot's legend: data must not show through
 PANEL_EDGE = color.rgba(0.35, 0.40, 0.50, 0.9)
 FIELD = color.rgba(0.14, 0.16, 0.21, 1)
 BUTTON = color.rgba(0.20, 0.30, 0.45, 1)
@@ -31,14 +34,40 @@ TEXT_S = 0.8  # tick labels, hints (~22 px at 1080p, ~14 px at 720p: the smalles
 ROW = 0.05  # height of one input row
 
 
+class Label(Text):
+    """A Text with tags off and optional word wrap at `wrap` characters, re-applied on every
+    text change (Ursina's own wordwrap only wraps the text present when it is set)."""
+
+    def __init__(self, wrap: int = 0, **kwargs):
+        self.wrap = wrap
+        super().__init__(use_tags=False, **kwargs)
+
+    @property
+    def text(self) -> str:
+        return Text.text.fget(self)
+
+    @text.setter
+    def text(self, value) -> None:
+        value = str(value)
+        if self.wrap:
+            value = "\n".join(textwrap.fill(line, self.wrap) if line else ""
+                              for line in value.split("\n"))
+        Text.text.fset(self, value)
+
+
 def label(text: str = "", parent=None, position=(0, 0), scale: float = TEXT_M, colour=TEXT,
-          origin=(-0.5, 0.5), z: float = -0.02, **kwargs) -> Text:
-    """A Text anchored at `origin` (default top-left), tags off."""
-    t = Text(text="", parent=parent if parent is not None else camera.ui, use_tags=False,
-             origin=origin, scale=scale, color=colour, **kwargs)
+          origin=(-0.5, 0.5), z: float = -0.02, wrap: int = 0) -> Label:
+    """A Label anchored at `origin` (default top-left)."""
+    t = Label(wrap=wrap, parent=parent if parent is not None else camera.ui, origin=origin,
+              scale=scale, color=colour)
     t.position = (position[0], position[1], z)
     t.text = str(text)
     return t
+
+
+def wrap_chars(width: float, scale: float) -> int:
+    """About how many characters of text at `scale` fit in `width` camera.ui units."""
+    return max(8, int(width / (Text.size * scale * 0.52)))
 
 
 def box(parent, position, size, colour=PANEL, z: float = 0.01, **kwargs) -> Entity:
@@ -66,7 +95,9 @@ def button(text: str, parent, position, size, on_click=None, colour=BUTTON,
 def set_button_text(b: Button, text: str) -> None:
     if b.text_entity is None:
         b.text = text
-    elif b.text_entity.text != text:
+    elif b.text_entity.raw_text != text:
+        # the tag parser lays out (and centres) line by line; safe when there is no '<'
+        b.text_entity.use_tags = "<" not in text
         b.text_entity.text = text
 
 
@@ -89,3 +120,130 @@ class ProgressBar(Entity):
         self._value = min(max(float(v), 0.0), 1.0)
         self.fill.scale_x = max(self._value * self.width, 1e-4)
         self.fill.enabled = self._value > 0
+
+
+class TextBox(Button):
+    """A one-line text field: click (or `activate()`) to type; Enter, Escape or a click elsewhere
+    ends editing, Tab moves to `next_box`. Long values show their end with a leading ellipsis,
+    so a field never spills out of its panel. `value` holds the full text."""
+
+    active_box: "TextBox | None" = None
+
+    def __init__(self, parent, position, size, value: str = "", on_change=None,
+                 on_focus=None, text_scale: float = TEXT_M, placeholder: str = ""):
+        super().__init__(text=" ", parent=parent, position=(0, 0), scale=(size[0], size[1]),
+                         color=FIELD, radius=0.1, highlight_color=FIELD.tint(0.08),
+                         pressed_color=FIELD)
+        self.position = (position[0] + size[0] / 2, position[1] - size[1] / 2, -0.01)
+        self.text_entity.use_tags = False
+        self.text_entity.origin = (-0.5, 0)
+        self.text_entity.world_scale = self.text_entity.world_scale * text_scale
+        self.text_entity.x = -0.46
+        self.text_entity.color = TEXT
+        self._chars = max(4, int(size[0] / (Text.size * text_scale * 0.55)))
+        self.on_change, self.on_focus, self.next_box = on_change, on_focus, None
+        self.on_click = self.activate
+        self.placeholder = placeholder
+        self._value = ""
+        self.value = value
+
+    @property
+    def value(self) -> str:
+        return self._value
+
+    @value.setter
+    def value(self, text: str) -> None:
+        self._value = str(text)
+        self._show()
+
+    @property
+    def editing(self) -> bool:
+        return TextBox.active_box is self
+
+    def _show(self) -> None:
+        shown = self._value + ("|" if self.editing else "")
+        if len(shown) > self._chars:
+            shown = "\u2026" + shown[-(self._chars - 1):]
+        hint = not shown and self.placeholder
+        self.text_entity.text = self.placeholder if hint else (shown or " ")
+        self.text_entity.color = MUTED if hint else TEXT
+        self.color = FIELD.tint(0.12) if self.editing else FIELD
+
+    def activate(self) -> None:
+        previous = TextBox.active_box
+        TextBox.active_box = self
+        if previous is not None and previous is not self:
+            previous._show()
+        self._show()
+        if self.on_focus:
+            self.on_focus()
+
+    def deactivate(self) -> None:
+        if self.editing:
+            TextBox.active_box = None
+            self._show()
+
+    def _edit(self, text: str) -> None:
+        self._value = text
+        self._show()
+        if self.on_change:
+            self.on_change(text)
+
+    def text_input(self, key: str) -> None:
+        if self.editing and self.enabled:
+            self._edit(self._value + key)
+
+    def input(self, key: str):
+        if not self.editing:
+            return None
+        if key in ("backspace", "backspace hold"):
+            self._edit(self._value[:-1])
+        elif key in ("enter", "escape"):
+            self.deactivate()
+        elif key == "tab":
+            self.deactivate()
+            if self.next_box is not None:
+                self.next_box.activate()
+        elif key == "left mouse down" and not self.hovered:
+            self.deactivate()
+        else:
+            return None
+        return True  # eat the key: typing must not drive the rest of the scene
+
+    def on_destroy(self) -> None:
+        if TextBox.active_box is self:
+            TextBox.active_box = None
+
+
+class CycleButton(Button):
+    """Steps through `options` on each click; `value` is the current option."""
+
+    def __init__(self, parent, position, size, options, value=None, shown=str, on_change=None,
+                 text_scale: float = TEXT_M):
+        super().__init__(text=" ", parent=parent, scale=(size[0], size[1]), color=BUTTON,
+                         radius=0.1, highlight_color=BUTTON.tint(0.12),
+                         pressed_color=BUTTON.tint(-0.12))
+        self.position = (position[0] + size[0] / 2, position[1] - size[1] / 2, -0.01)
+        self.text_entity.use_tags = False
+        self.text_entity.world_scale = self.text_entity.world_scale * text_scale
+        self.text_entity.color = TEXT
+        self.options, self.shown, self.on_change = list(options), shown, on_change
+        self._value = None
+        self.value = value if value in self.options else self.options[0]
+        self.on_click = self.cycle
+
+    @property
+    def value(self):
+        return self._value
+
+    @value.setter
+    def value(self, v) -> None:
+        if v not in self.options:
+            raise ValueError(f"{v!r} is not one of {self.options}")
+        self._value = v
+        set_button_text(self, "\u25b8 " + self.shown(v))
+
+    def cycle(self) -> None:
+        self.value = self.options[(self.options.index(self._value) + 1) % len(self.options)]
+        if self.on_change:
+            self.on_change(self._value)
