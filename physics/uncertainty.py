@@ -27,6 +27,8 @@ from .structure import chain_receptance_batch
 # ---------------------------------------------------------------------------------------------
 
 MAX_UNCERTAIN = 16  # 2^16 vertices per frequency: the vertex band's bound on p
+# fast maths without the no-inf/no-nan assumptions (the band starts from +inf)
+_FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
 def storey_values(A: np.ndarray) -> np.ndarray:
@@ -45,7 +47,7 @@ def interval_box(centre, rel_half_width) -> tuple[np.ndarray, np.ndarray]:
     return c * (1 - e), c * (1 + e)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=_FAST)
 def _chain_inverse(theta, n, w, G, kc, cp, den):
     """G = D(w)^-1 (complex symmetric tridiagonal) for the chain theta, column by column."""
     for i in range(n):
@@ -68,7 +70,7 @@ def _chain_inverse(theta, n, w, G, kc, cp, den):
             G[i, col] = x
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=_FAST)
 def _edge_extremes(alpha, beta, delta, lower, upper):
     """Min/max of |alpha + beta t| / |1 + delta t| at its interior stationary points in (0, 1)."""
     A = beta.real * beta.real + beta.imag * beta.imag
@@ -83,24 +85,19 @@ def _edge_extremes(alpha, beta, delta, lower, upper):
     scale = abs(a2) + abs(a1) + abs(a0)
     if scale == 0.0:
         return lower, upper
-    roots = np.empty(2)
-    nr = 0
+    r0 = r1 = -1.0  # roots outside (0, 1) are ignored
     if abs(a2) <= 1e-14 * scale:
         if a1 != 0.0:
-            roots[0] = -a0 / a1
-            nr = 1
+            r0 = -a0 / a1
     else:
         disc = a1 * a1 - 4.0 * a2 * a0
         if disc >= 0.0:
             sq = np.sqrt(disc)
             q = -0.5 * (a1 + sq if a1 >= 0.0 else a1 - sq)  # stable quadratic roots
-            roots[0] = q / a2
-            nr = 1
+            r0 = q / a2
             if q != 0.0:
-                roots[1] = a0 / q
-                nr = 2
-    for r in range(nr):
-        t = roots[r]
+                r1 = a0 / q
+    for t in (r0, r1):
         if 0.0 < t < 1.0:
             v = abs(alpha + beta * t) / abs(1.0 + delta * t)
             lower = min(lower, v)
@@ -108,7 +105,7 @@ def _edge_extremes(alpha, beta, delta, lower, upper):
     return lower, upper
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, fastmath=_FAST)
 def _vertex_band(lo, hi, idx, omega, floor, edges):
     p = lo.size
     n = p // 3
