@@ -56,14 +56,18 @@ class LiveFeed:
         self._table_disp = 0.0
         self._motor_angle = 0.0
         self._speed_rpm = 0.0
+        # Build the filter (and load its kernel) before data flows, for the meta's channels or,
+        # until a broker's meta arrives, for the scene's own (what a rig of this scene sends).
         meta = self.ingest.meta
-        if meta is not None:  # build the filter (and load its kernel) before data flows
+        if meta is not None:
             self._layout(meta.channels, meta.fs)
-            if self.est is not None:
-                from .physics.estimator import estimate
+        else:
+            self._layout(tuple(scene.data.sensors), scene.data.sampling.rate_hz)
+        if self.est is not None:
+            from .physics.estimator import estimate
 
-                estimate(self.est, self.est_state.copy(), np.zeros(2),
-                         np.zeros((2, len(self.col_floors))))
+            estimate(self.est, self.est_state.copy(), np.zeros(2),
+                     np.zeros((2, len(self.col_floors))))
         if start:
             self.ingest.start()
 
