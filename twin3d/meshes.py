@@ -41,13 +41,26 @@ class Part:
 
 
 def _box(size, centre, segments_y: int = 1) -> trimesh.Trimesh:
-    """A box; with segments_y > 1 its side faces are split along y so that it can bend
-    (subdivided faces, no internal walls)."""
-    box = trimesh.creation.box(extents=size)
-    if segments_y > 1:
-        v, f = trimesh.remesh.subdivide_to_size(box.vertices, box.faces,
-                                                max_edge=size[1] / segments_y)
-        box = trimesh.Trimesh(v, f, process=True)
+    """A box; with segments_y > 1 its four side faces are split into bands along y so that it
+    can bend smoothly (rings of 4 corners, no internal walls, few triangles)."""
+    if segments_y <= 1:
+        box = trimesh.creation.box(extents=size)
+        box.apply_translation(centre)
+        return box
+    sx, sy, sz = (s / 2 for s in size)
+    corners = np.array([(-sx, -sz), (sx, -sz), (sx, sz), (-sx, sz)])  # (x, z), anticlockwise
+    ys = np.linspace(-sy, sy, segments_y + 1)
+    verts = np.array([(x, y, z) for y in ys for x, z in corners])
+    faces = []
+    for r in range(segments_y):
+        a, b = 4 * r, 4 * (r + 1)
+        for k in range(4):
+            k1 = (k + 1) % 4
+            faces += [(a + k, a + k1, b + k1), (a + k, b + k1, b + k)]
+    top = 4 * segments_y
+    faces += [(0, 2, 1), (0, 3, 2), (top, top + 1, top + 2), (top, top + 2, top + 3)]
+    box = trimesh.Trimesh(verts, np.array(faces), process=True)
+    trimesh.repair.fix_normals(box)
     box.apply_translation(centre)
     return box
 

@@ -1,0 +1,112 @@
+"""The 3D scene application: a feed's state drawn on the rig every frame, with the HUD, the
+camera, in-scene plots and the tool and motor panels.
+
+`TwinApp(scene, feed, ...)` builds everything; each frame it asks the feed for the newest
+TwinState, magnifies the motion (labelled), colours the legs by drift and updates the HUD.
+It runs onscreen (`app.run()`), or offscreen for N frames with a screenshot (no display)."""
+
+from __future__ import annotations
+
+import time as _time
+from pathlib import Path
+
+import numpy as np
+
+from ..meshes import floor_heights
+from ..scene_file import Scene
+from . import engine
+
+
+class TwinApp:
+    def __init__(self, scene: Scene, feed, window: str = "offscreen",
+                 size: tuple[int, int] = (1280, 720), fullscreen: bool = False,
+                 caption: str | None = None, plots: bool = True, panels: bool = True,
+                 auto_orbit: bool = False, parts=None):
+        self.app = engine.start(window, size, fullscreen)
+        from ursina import Entity, Vec3
+
+        from ..meshes import rig_parts
+        from .camera_rig import OrbitCamera
+        from .hud import Hud
+        from .magnifier import Magnifier
+        from .rig_view import LabFloor, RigView, ScaleBar
+
+        g = scene.data.geometry
+        self.scene, self.feed, self.window = scene, feed, window
+        self.height = float(floor_heights(g)[-1] + g.floor_size_m[2] / 2)
+        self.view = RigView(parts if parts is not None else rig_parts(g), g)
+        LabFloor(y=-g.table_size_m[2] - 0.03)
+        ScaleBar(0.1, Vec3(-0.05, 0.005, -g.table_size_m[0] / 2 - 0.04))
+        self.camera = OrbitCamera(Vec3(0.1, self.height * 0.45, 0), 2.6 * self.height + 0.9,
+                                  "iso", auto_orbit_deg_s=4.0 if auto_orbit else 0.0)
+        self.drift_limit = scene.data.limits.drift_limit_m
+        self.hud = Hud(self.drift_limit, f"twin3d  |  {scene.data.description}")
+        self.magnifier = Magnifier(target_m=0.07 * self.height)
+        self.caption = caption
+        self.subtitle = ""
+        self.plots = self._make_plots() if plots else None
+        self.panels = self._make_panels() if panels else None
+        self.frames = 0
+        self._fps, self._last_wall = 0.0, None
+        self.state = None
+        self._updater = Entity(update=self.frame)
+
+    # optional widgets (scene/plots.py, scene/panels.py)
+    def _make_plots(self):
+        try:
+            from .live_plots import LivePlots
+        except ImportError:
+            return None
+        return LivePlots(self.scene)
+
+    def _make_panels(self):
+        try:
+            from .panel_dock import PanelDock
+        except ImportError:
+            return None
+        return PanelDock(self.scene, self.feed)
+
+    def set_feed(self, feed, caption: str | None = None, subtitle: str = "") -> None:
+        self.feed, self.caption, self.subtitle = feed, caption, subtitle
+        self.magnifier.peak_m = 0.0
+        self.magnifier.factor = self.magnifier.hi
+        if self.plots is not None:
+            self.plots.reset()
+
+    def frame(self) -> None:
+        from ursina import time
+
+        wall = _time.perf_counter()
+        if self._last_wall is not None:
+            inst = 1.0 / max(wall - self._last_wall, 1e-6)
+            self._fps = inst if self._fps == 0 else 0.9 * self._fps + 0.1 * inst
+        self._last_wall = wall
+        state = self.feed.step(time.dt)
+        self.state = state
+        u = np.asarray(state.floor_disp_m, dtype=float)
+        mag = self.magnifier.update(np.concatenate(([state.table_disp_m],
+                                                    state.table_disp_m + u)), time.dt)
+        q = mag * np.concatenate(([state.table_disp_m], state.table_disp_m + u))
+        drift = np.abs(np.diff(np.concatenate(([0.0], u))))
+        self.view.show(q, state.motor_angle_rad, q[0], drift / self.drift_limit)
+        caption = self.caption or getattr(self.feed, "label", "") or state.source
+        if "slower" in caption or state.source.startswith("model"):
+            caption = f"{caption}, displacement x{mag:g}"
+        self.hud.update(state, self._fps, mag, caption, getattr(self.feed, "label", "")
+                        if self.caption else "", wall)
+        self.hud._set(self.hud.subtitle, self.subtitle)
+        if self.plots is not None:
+            self.plots.update(state)
+        self.frames += 1
+
+    def step(self, n: int = 1) -> None:
+        from ursina import application
+
+        for _ in range(n):
+            application.base.taskMgr.step()
+
+    def screenshot(self, path: Path | str) -> Path:
+        return engine.screenshot(path)
+
+    def run(self) -> None:
+        self.app.run()
