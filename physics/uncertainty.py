@@ -40,6 +40,19 @@ def storey_values(A: np.ndarray) -> np.ndarray:
     return a
 
 
+def chain_values(M, K, C) -> np.ndarray | None:
+    """theta = [m, k, c] of a chain model, or None if (M, K, C) is not of chain form (a beam
+    profile's Rayleigh damping alpha M + beta K, for one, is not)."""
+    from .structure import chain_matrix
+
+    theta = np.r_[np.diag(M), storey_values(K), storey_values(C)]
+    n = M.shape[0]
+    same = (np.allclose(M, np.diag(theta[:n]), rtol=1e-12, atol=0.0)
+            and np.allclose(K, chain_matrix(theta[n:2 * n]), rtol=1e-12, atol=0.0)
+            and np.allclose(C, chain_matrix(theta[2 * n:]), rtol=1e-9, atol=1e-12 * abs(C).max()))
+    return theta if same else None
+
+
 def interval_box(centre, rel_half_width) -> tuple[np.ndarray, np.ndarray]:
     """Box [c (1 - e), c (1 + e)] of every parameter; e is the relative half-width (0.05 = 5 %)."""
     c = np.asarray(centre, dtype=np.float64)

@@ -125,6 +125,7 @@ def test_plots_have_histograms_as_bars_and_units(scene):
     ({"mass_std_kg": [0.1, 0.1]}, "mass_std_kg"),
     ({"damping_std_ns_per_m": [0.1, 0.0, 0.1]}, "damping_std_ns_per_m"),
     ({"grid_points": 400}, "grid_points"),
+    ({"profile": "soton_beam"}, "profile"),  # Rayleigh damping: not a chain
     ({"threshold_percent": [50.0]}, "threshold_percent"),
     ({"mass_distribution": ["gaussian", "weibull", "gaussian"]}, "mass_distribution"),
 ])

@@ -122,6 +122,7 @@ def test_plots_are_in_hz_and_db_and_cancellation_stops(scene):
     ({"mass_spread_percent": [1.0, 2.0]}, "mass_spread_percent"),
     ({"percentiles": [90.0, 10.0]}, "percentiles"),
     ({"distribution": "cauchy"}, "distribution"),
+    ({"profile": "soton_beam"}, "profile"),  # Rayleigh damping: not a chain
 ])
 def test_bad_inputs_name_the_field(scene, sets, field):
     with pytest.raises(SchemaError, match=field):

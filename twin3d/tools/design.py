@@ -128,6 +128,9 @@ _GROUPS = (("m", "mass", "mass_std_kg"), ("k", "stiffness", "stiffness_std_n_per
 
 def _inputs_list(inputs: Inputs, model: LinearModel) -> list[_Input]:
     n = model.n
+    if uq.chain_values(model.M, model.K, model.C) is None:
+        raise SchemaError("inputs", "profile", "needs a chain profile (storey masses, "
+                          "stiffnesses, dampings)", inputs.profile or "active model")
     means = {"m": np.diag(model.M), "k": uq.storey_values(model.K),
              "c": uq.storey_values(model.C), "f": inputs.force_mean_n}
     out = []

@@ -127,8 +127,9 @@ def _per_floor(key: str, own: tuple, default: np.ndarray, n: int) -> np.ndarray:
 
 def _check(inputs: Inputs, model: LinearModel) -> None:
     n = model.n
-    if not np.allclose(model.K, model.K.T) or np.any(np.triu(model.K, 2)):
-        raise SchemaError("inputs", "profile", "is not a chain (tridiagonal) model", inputs.profile)
+    if uq.chain_values(model.M, model.K, model.C) is None:
+        raise SchemaError("inputs", "profile", "needs a chain profile (storey masses, "
+                          "stiffnesses, dampings)", inputs.profile or "active model")
     for key in ("excitation_floor", "output_floor"):
         if getattr(inputs, key) > n:
             raise SchemaError("inputs", key, "no such floor", getattr(inputs, key), f"1..{n}")
