@@ -106,3 +106,8 @@ def mosquitto_fixture():
     yield start
     for p in procs:
         stop(p)
+
+
+@pytest.fixture
+def loopback_port() -> int:
+    return free_port()

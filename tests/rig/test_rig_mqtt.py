@@ -71,11 +71,24 @@ def watcher(rig, wait_until):
     w.link.stop()
 
 
-def _cmd(run_twin3d, rig, op, *args, user="alice", extra=()):
-    env = {**os.environ, "TWIN3D_AUDIT_DIR": str(rig["audit"])}
-    return run_twin3d("cmd", "--target", f"mqtt://127.0.0.1:{rig['port']}", "--rig-id",
-                      rig["rig_id"], "--user", user, "--json", "--timeout", "15", *extra, op,
-                      *args, env=env)
+def _argv(rig, op, args, user, extra):
+    return ["cmd", "--target", f"mqtt://127.0.0.1:{rig['port']}", "--rig-id", rig["rig_id"],
+            "--user", user, "--json", "--timeout", "15", *extra, op, *args]
+
+
+@pytest.fixture
+def cmd(rig, capsys, monkeypatch):
+    """`twin3d cmd ...` in this process (the subprocess path is tested once, below)."""
+    from twin3d.cli import main
+
+    monkeypatch.setenv("TWIN3D_AUDIT_DIR", str(rig["audit"]))
+
+    def run(op, *args, user="alice", extra=()):
+        capsys.readouterr()
+        rc = main(_argv(rig, op, args, user, extra))
+        return rc, json.loads(capsys.readouterr().out)
+
+    return run
 
 
 def test_meta_and_data_blocks_follow_the_contract(watcher, wait_until):
@@ -96,34 +109,36 @@ def test_meta_and_data_blocks_follow_the_contract(watcher, wait_until):
     assert floor3.std() > 0.005
 
 
-def test_set_speed_accepted_then_done(rig, watcher, run_twin3d, wait_until):
-    rc, ack, err = _cmd(run_twin3d, rig, "set_speed", "rpm=200", "ramp_rpm_per_s=400")
+def test_set_speed_accepted_then_done(rig, watcher, run_twin3d):
+    env = {**os.environ, "TWIN3D_AUDIT_DIR": str(rig["audit"])}
+    rc, ack, err = run_twin3d(*_argv(rig, "set_speed", ("rpm=200", "ramp_rpm_per_s=400"),
+                                     "alice", ()), env=env)
     assert rc == 0, err
     assert ack["status"] == "done" and ack["outcome"] == "reached"
     assert ack["acks"] == ["accepted", "done"] and ack["source"] == "rig"
     assert ack["detail"]["speed_rpm"] == pytest.approx(200, abs=5)
 
 
-def test_over_limit_speed_rejected_by_twin_and_by_rig(rig, watcher, run_twin3d):
-    rc, ack, _ = _cmd(run_twin3d, rig, "set_speed", "rpm=2500")
+def test_over_limit_speed_rejected_by_twin_and_by_rig(watcher, cmd):
+    rc, ack = cmd("set_speed", "rpm=2500")
     assert rc == 3 and ack["status"] == "rejected" and ack["source"] == "twin"
     assert "1800" in ack["reason"]
     # without the twin's check the rig itself refuses it: safety is not only in the UI
-    rc, ack, _ = _cmd(run_twin3d, rig, "set_speed", "rpm=2500", extra=("--no-check",))
+    rc, ack = cmd("set_speed", "rpm=2500", extra=("--no-check",))
     assert rc == 3 and ack["status"] == "rejected" and ack["source"] == "rig"
     assert "args.rpm" in ack["reason"] and "1800" in ack["reason"]
 
 
-def test_estop_latches_until_reset(rig, watcher, run_twin3d, wait_until):
-    rc, ack, err = _cmd(run_twin3d, rig, "estop")
-    assert rc == 0 and ack["status"] == "done", err
+def test_estop_latches_until_reset(watcher, cmd, wait_until):
+    rc, ack = cmd("estop")
+    assert rc == 0 and ack["status"] == "done"
     assert watcher.until(wait_until, lambda: watcher.state["status"] == "estop")
-    rc, ack, _ = _cmd(run_twin3d, rig, "set_speed", "rpm=100")
+    rc, ack = cmd("set_speed", "rpm=100")
     assert rc == 3 and ack["source"] == "rig" and "estop latched" in ack["reason"]
-    rc, ack, _ = _cmd(run_twin3d, rig, "reset")
+    rc, ack = cmd("reset")
     assert rc == 0 and ack["status"] == "done"
     assert watcher.until(wait_until, lambda: watcher.state["status"] == "ok")
-    rc, ack, _ = _cmd(run_twin3d, rig, "set_speed", "rpm=100")
+    rc, ack = cmd("set_speed", "rpm=100")
     assert rc == 0 and ack["status"] == "done"
 
 
@@ -146,8 +161,8 @@ def test_bad_command_json_is_rejected_counted_and_survived(rig, watcher, wait_un
     assert watcher.until(wait_until, lambda: len(watcher.blocks) > n)
 
 
-def test_audit_holds_commands_acks_and_trips(rig, watcher, run_twin3d, wait_until):
-    rc, ack, _ = _cmd(run_twin3d, rig, "stop")
+def test_audit_holds_commands_acks_and_trips(rig, watcher, cmd):
+    rc, ack = cmd("stop")
     assert rc == 0
     records, torn = read_audit(rig["audit"])
     assert torn == 0
