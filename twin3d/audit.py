@@ -43,7 +43,10 @@ class AuditLog:
     def _open(self) -> int:
         if self._fd is None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
+            size = os.fstat(self._fd).st_size
+            if size and os.pread(self._fd, 1, size - 1) != b"\n":
+                os.write(self._fd, b"\n")  # end a torn line so that ours starts clean
         return self._fd
 
     def write(self, kind: str, /, **fields) -> bool:

@@ -1,0 +1,124 @@
+"""Command decoding (bad input is a one-line error, never a crash), the twin's dry run
+(refusals carry the number), and the audit log across restarts of the rig."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from twin3d.audit import AuditLog, read_audit
+from twin3d.commands import CommandError, decode_command, limit_values, make_command
+from twin3d.dry_run import dry_run
+from twin3d.physics.control import dvf_critical_gain
+from twin3d.physics.safety import steady_drift_m
+from twin3d.rig_process import RigCore
+from twin3d.scene_file import load_scene
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return load_scene("three_storey")
+
+
+def test_round_trip_and_one_line_errors(scene):
+    lims = limit_values(scene.data.limits, 3)
+    c = make_command("set_control", {"strategy": "dvf", "gain": 1.0, "floor": 1}, user="a")
+    assert decode_command(c.to_json().encode(), lims) == c
+    cases = {
+        b"[1, 2]": "must be a JSON object",
+        b'{"op": "stop"}': "id:",
+        b'{"id": "x", "op": "stop", "user": "a", "sent": 1, "extra": 1}': "unknown field",
+        b'{"id": "x", "op": "set_speed", "user": "a", "sent": 1, "args": {"rpm": "fast"}}':
+            "args.rpm: must be a number",
+        b'{"id": "x", "op": "set_speed", "user": "a", "sent": 1, "args": {}}': "needs it",
+        b'{"id": "x", "op": "set_stroke", "user": "a", "sent": 1, "args": {"stroke_m": 0.5}}':
+            "allowed 0..0.001 m",
+        b'{"id": "x", "op": "stop", "sent": 1}': "user:",
+    }
+    for payload, needle in cases.items():
+        with pytest.raises(CommandError) as e:
+            decode_command(payload, lims)
+        assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.binary(max_size=300),
+                 st.dictionaries(st.sampled_from(["id", "op", "args", "user", "ttl_s", "sent"]),
+                                 st.one_of(st.none(), st.integers(), st.floats(), st.text(),
+                                           st.dictionaries(st.text(max_size=5), st.floats())))
+                 .map(lambda d: json.dumps(d).encode())))
+def test_any_bytes_give_a_command_or_a_command_error(payload):
+    try:
+        decode_command(payload, {"max_speed_rpm": 1800, "max_accel_rpm_per_s": 600,
+                                 "stroke_lo": 0, "stroke_hi": 0.001, "max_dvf_gain": 20,
+                                 "n_storeys": 3})
+    except CommandError:
+        pass
+
+
+def test_speed_refused_with_the_predicted_drift(scene):
+    model = scene.model()
+    stroke = scene.data.crank.stroke_m
+    limit = scene.data.limits.drift_limit_m
+    # the first resonance of the twin's model: 6.2036 Hz = 372.2 rpm
+    dr = dry_run(make_command("set_speed", {"rpm": 372.2}, user="a"), scene)
+    assert not dr.ok and dr.check == "drift" and dr.limit == limit
+    assert dr.value == pytest.approx(steady_drift_m(model, stroke, 372.2).max())
+    assert dr.value > limit and f"{1e3 * dr.value:.3f} mm" in dr.reason
+    ok = dry_run(make_command("set_speed", {"rpm": 200.0}, user="a"), scene)
+    assert ok.ok and ok.value < limit
+    # the rig's reported stroke counts: a tiny stroke makes the resonance safe
+    small = dry_run(make_command("set_speed", {"rpm": 372.2}, user="a"), scene, stroke_m=1e-5)
+    assert small.ok
+    # a target above the first resonance says which band the ramp crosses
+    above = dry_run(make_command("set_speed", {"rpm": 600.0}, user="a"), scene)
+    assert above.ok and above.detail["bands_crossed_rpm"][0][0] < 372.2 < \
+        above.detail["bands_crossed_rpm"][0][1]
+
+
+def test_gain_refused_with_the_critical_gain(scene):
+    g_crit = dvf_critical_gain(scene.model(), scene.actuator_params())
+    assert 1.5 < g_crit < 3.0
+    dr = dry_run(make_command("set_control", {"strategy": "dvf", "gain": 1.01 * g_crit},
+                              user="a"), scene)
+    assert not dr.ok and dr.check == "stability"
+    assert dr.limit == pytest.approx(g_crit) and f"{g_crit:.4g}" in dr.reason
+    ok = dry_run(make_command("set_control", {"strategy": "dvf", "gain": 0.5 * g_crit},
+                              user="a"), scene)
+    assert ok.ok and ok.detail["gain_margin_db"] == pytest.approx(6.02, abs=0.01)
+    args = dry_run(make_command("set_speed", {"rpm": 5000.0}, user="a"), scene)
+    assert not args.ok and args.check == "args" and "1800" in args.reason
+
+
+def test_audit_keeps_commands_acks_and_trips_across_restarts(scene, tmp_path):
+    t = 1_700_000_000.0
+    for run in range(2):  # the rig process restarts: the log only grows
+        with AuditLog("rig", tmp_path, run=run) as audit:
+            core = RigCore(scene, audit=audit, ambient_rms=0.0)
+            core.command(make_command("set_speed", {"rpm": 100.0}, user="ann", sent=t).to_json(),
+                         t)
+            core.command(make_command("estop", user="ann", sent=t).to_json(), t + 0.1)
+            core.command(b"{broken", t + 0.2)
+            core.step(t + 0.3)
+        t += 10
+    records, torn = read_audit(tmp_path)
+    assert torn == 0
+    for run in range(2):
+        mine = [r for r in records if r["run"] == run]
+        kinds = [r["kind"] for r in mine]
+        assert kinds.count("command") == 2 and kinds.count("bad_command") == 1
+        assert kinds.count("trip") == 1 and kinds.count("ack") >= 4
+        assert all(r["user"] == "ann" for r in mine if r["kind"] in ("command", "trip"))
+    assert [r["run"] for r in records] == sorted(r["run"] for r in records)  # appended
+    # a writer killed mid-line leaves a torn line: skipped and counted, the rest kept
+    with open(tmp_path / "audit.jsonl", "ab") as f:
+        f.write(b'{"t": 1, "kind": "ack", "trunc')
+    again, torn = read_audit(tmp_path)
+    assert torn == 1 and len(again) == len(records)
+    with AuditLog("twin", tmp_path) as audit:  # the next writer starts on a fresh line
+        audit.write("start")
+    last, torn = read_audit(tmp_path)
+    assert torn == 1 and last[-1]["kind"] == "start" and len(last) == len(records) + 1
