@@ -92,3 +92,16 @@ def test_too_few_peaks_is_a_clear_error(tmp_path, capsys):
     path.write_text(path.read_text().replace("(", "").replace(")", ""))
     assert main(["tool", "model_update", "--set", f"frf_file={json.dumps(str(path))}"]) == 2
     assert "need 3" in capsys.readouterr().err
+
+
+def test_save_as_writes_a_profile_that_loads_back(tmp_path, monkeypatch, capsys):
+    from twin3d import profile_store
+
+    monkeypatch.setenv("TWIN3D_PROFILES_DIR", str(tmp_path))
+    r = _run(capsys, 'save_as="soton_updated"')
+    assert r["saved_profile"] == "soton_updated"
+    p = profile_store.load("soton_updated")
+    np.testing.assert_allclose(p.stiffness_n_per_m, r["stiffness_n_per_m"])
+    np.testing.assert_allclose(p.damping_ns_per_m, r["damping_ns_per_m"])
+    assert main(["tool", "model_update", "--set", 'save_as="bad name!"']) == 2
+    assert "not a valid profile name" in capsys.readouterr().err

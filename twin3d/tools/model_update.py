@@ -132,7 +132,7 @@ def run(inputs: Inputs, ctx: Context) -> Result:
     m = min(fn.size, peaks.size)
     saved = ""
     if inputs.save_as:
-        saved = _save(inputs.save_as, fit, path, scene)
+        saved = _save(inputs.save_as, fit, path)
     ctx.report(0.9, "plots")
     sel = (f >= min(inputs.f_min_hz, f[-1])) & (f <= inputs.f_max_hz)
     fm = f[sel]
@@ -163,13 +163,13 @@ def run(inputs: Inputs, ctx: Context) -> Result:
         circle_hz=ch, circle_angle_data=ca, circle_angle_fit=cm)
 
 
-def _save(name: str, fit, path: str, scene) -> str:
-    from .. import profile_store  # written alongside; imported late so the tool runs without
+def _save(name: str, fit, path: str) -> str:
+    from .. import profile_store
 
-    profile_store.save_profile(
-        name, mass_kg=fit.mass_kg, stiffness_n_per_m=fit.stiffness_n_per_m,
-        damping_ns_per_m=fit.damping_ns_per_m,
-        source=f"model_update of {path}: circle fits + least squares on the FRFs")
+    profile_store.save(name, fit.mass_kg, fit.stiffness_n_per_m, fit.damping_ns_per_m,
+                       source=f"model_update of {path}: circle fits + least squares on the FRFs",
+                       provenance={"tool": NAME, "frf_file": path, "fit_error": fit.fit_error,
+                                   "gain": fit.gain})
     return name
 
 
