@@ -81,7 +81,11 @@ def cmd_rig(args) -> int:
             print(f"twin3d rig: cannot connect to {host}:{port} ({err})", file=sys.stderr)
             return 1
     else:
-        transport = PtyTransport(args.serial)
+        try:
+            transport = PtyTransport(args.serial)
+        except OSError as e:
+            raise UsageError(f"twin3d rig: --serial: cannot create the link {args.serial!r} "
+                             f"({e.strerror or e})") from None
         where = f"serial {args.serial} -> {os.ttyname(transport.slave)}"
     print(f"twin3d rig: {args.rig_id} on {where}; truth {core.truth} (modes "
           + ", ".join(f"{f:.3f}" for f in core.truth_hz) + " Hz)", file=sys.stderr, flush=True)

@@ -85,7 +85,8 @@ def _control(cmd, scene, args, profile) -> DryRun:
     gain = float(args.get("gain", 0.0))
     g_crit = dvf_critical_gain(scene.model(profile), replace(act, floor=floor))
     detail = {"critical_gain": g_crit, "gain": gain, "floor": floor,
-              "gain_margin_db": float(20 * np.log10(g_crit / gain)) if gain > 0 else None}
+              "gain_margin_db": float(20 * np.log10(g_crit / gain))
+              if gain > 0 and np.isfinite(g_crit) else None}
     if gain >= g_crit:
         return DryRun(False, cmd.op,
                       f"DVF gain {gain:g} A/(m/s) on floor {floor} is at or above the twin's "

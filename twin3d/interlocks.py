@@ -20,7 +20,7 @@ reads a clock or touches the network, so every rule is tested without a rig.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from .commands import (ACCEPTED, DONE, REJECTED, Ack, Command, CommandError, check_args,
                        limit_values)

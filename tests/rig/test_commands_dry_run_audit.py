@@ -122,3 +122,22 @@ def test_audit_keeps_commands_acks_and_trips_across_restarts(scene, tmp_path):
         audit.write("start")
     last, torn = read_audit(tmp_path)
     assert torn == 1 and last[-1]["kind"] == "start" and len(last) == len(records) + 1
+
+
+def test_rig_core_drift_trip_stops_the_physical_motor(scene):
+    """The whole rig (physics + interlocks): full stroke near mode 1 trips on drift."""
+    core = RigCore(scene, ambient_rms=0.0)
+    t = 1_700_000_000.0
+    send = lambda op, **a: core.command(make_command(op, a, user="ann", sent=t).to_json(), t)  # noqa: E731
+    assert [e.status for e in send("set_stroke", stroke_m=0.001)] == ["accepted", "done"]
+    assert [e.status for e in send("set_speed", rpm=355.0)] == ["accepted"]
+    trips = []
+    for _ in range(400):  # at most 20 s of rig time
+        t += 0.05
+        core.interlocks.heartbeat("ann", t)
+        trips += [e for e in core.step(t).events if getattr(e, "kind", "") == "drift"]
+        if trips and core.sim.speed_rpm < 2.0:
+            break
+    assert len(trips) == 1 and trips[0].value > scene.data.limits.drift_limit_m
+    assert core.state(t)["status"] == "tripped" and core.sim.speed_rpm < 2.0
+    assert [e.status for e in send("set_speed", rpm=100.0)][0] == "rejected"
