@@ -268,7 +268,15 @@ class MqttTransport:
     def start(self, core: RigCore) -> None:
         self.link.subscribe(self.topics.cmd, qos=1)
         self.link.subscribe(self.topics.heartbeat, qos=0)
-        self.link.publish(self.topics.meta, json.dumps(core.meta()), qos=1, retain=True)
+        self._meta = json.dumps(core.meta())
+        self._meta_for = -1  # connection count the retained meta was last published on
+
+    def _republish_meta(self) -> None:
+        # after a reconnect (a restarted broker keeps no retained messages) meta goes out again
+        n = self.link.counters.connects
+        if n != self._meta_for and self.link.connected:
+            if self.link.publish(self.topics.meta, self._meta, qos=1, retain=True):
+                self._meta_for = n
 
     def poll(self, core: RigCore, now: float) -> list:
         events = []
@@ -284,6 +292,7 @@ class MqttTransport:
     def send(self, core: RigCore, out: Outgoing | None, events: list, state: dict | None) -> None:
         from .io.t3d1 import encode
 
+        self._republish_meta()
         if out is not None:
             self.link.publish(self.topics.data, encode(out.seq, out.t0_ns, out.block.fs,
                                                        out.block.readings))
