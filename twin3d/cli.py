@@ -67,14 +67,87 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def cmd_demo(args) -> int:
-    from .demo import run_demo
+def _window(choice: str) -> str:
+    """`auto`: onscreen where there is a display, else headless (no window)."""
+    if choice != "auto":
+        return choice
+    return "onscreen" if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") else "none"
 
-    if args.window != "none":
-        raise UsageError(f"twin3d demo: --window {args.window} is not available yet "
-                         "(allowed: none; the 3D scene comes with the scene issue)")
-    summary = run_demo(args.scene, seconds=args.seconds, realtime=not args.fast,
-                       out=None if args.json else print)
+
+def _scene_options(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--window", choices=("auto", "onscreen", "offscreen", "none"),
+                    default="auto", help="auto: onscreen with a display, else none")
+    sp.add_argument("--frames", type=int, help="run N frames and exit (offscreen default 300)")
+    sp.add_argument("--screenshot", type=Path, help="PNG of the last frame")
+    sp.add_argument("--size", type=_size, default=(1280, 720), help="WxH pixels")
+    sp.add_argument("--fullscreen", action="store_true")
+    sp.add_argument("--kiosk", action="store_true",
+                    help="full screen, self-running tour with captions, no mouse needed")
+
+
+def _check_scene_options(args, command: str) -> str:
+    window = _window(args.window)
+    if args.frames is not None and args.frames < 1:
+        raise UsageError(f"twin3d {command}: --frames out of range (got {args.frames}, "
+                         "allowed >= 1)")
+    if window == "none" and (args.screenshot or args.kiosk):
+        raise UsageError(f"twin3d {command}: --screenshot/--kiosk need a window (got --window "
+                         f"{args.window} on a machine without a display; use --window offscreen)")
+    return window
+
+
+def cmd_demo(args) -> int:
+    window = _check_scene_options(args, "demo")
+    if window == "none":
+        from .demo import run_demo
+
+        if not args.json:
+            print("twin3d demo: no display, so the simulated rig runs headless (status lines); "
+                  "for pictures use --window offscreen --frames N --screenshot F.png")
+        summary = run_demo(args.scene, seconds=args.seconds, realtime=not args.fast,
+                           out=None if args.json else print)
+        if args.json:
+            emit(summary)
+        return 0
+    from .demo import DUTY_RAMP, SHOW, command_at
+    from .feeds import SimFeed
+    from .physics import warmup
+    from .scene.app import run_scene
+    from .scene_file import load_scene
+
+    warmup()
+    scene = load_scene(args.scene)
+
+    def script(t: float):  # the scripted show until the operator touches the motor panel
+        return command_at(t, DUTY_RAMP[0] + DUTY_RAMP[1] * max(0.0, t - SHOW[1][0]))
+
+    summary = run_scene(scene, SimFeed(scene, script=script), window, args.size, args.frames,
+                        args.screenshot, args.kiosk, args.fullscreen,
+                        say=(lambda s: None) if args.json else print)
+    if args.json:
+        emit(summary)
+    return 0
+
+
+def cmd_run(args) -> int:
+    window = _check_scene_options(args, "run")
+    if window == "none":
+        raise UsageError("twin3d run: the scene needs a window (allowed: --window onscreen | "
+                         "offscreen); `twin3d monitor` runs ingest without one")
+    from .scene.app import run_scene
+    from .scene_file import load_scene
+
+    scene = load_scene(args.scene)
+    if args.source == "sim":
+        from .feeds import SimFeed
+
+        feed = SimFeed(scene)
+    else:
+        from .live_feed import LiveFeed
+
+        feed = LiveFeed(args.source, scene)
+    summary = run_scene(scene, feed, window, args.size, args.frames, args.screenshot,
+                        args.kiosk, args.fullscreen, say=(lambda s: None) if args.json else print)
     if args.json:
         emit(summary)
     return 0
@@ -91,16 +164,24 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def cmd_render(args) -> int:
-    from .scene.render import render
     from .scene_file import load_scene
 
     scene = load_scene(args.scene)
     if args.mode is not None and not 1 <= args.mode <= scene.n_storeys:
         raise UsageError(f"twin3d render: --mode out of range (got {args.mode}, allowed "
                          f"1..{scene.n_storeys})")
-    out = render(scene, args.out, mode=args.mode, size=args.size)
+    if args.gif and args.mode is None:
+        raise UsageError("twin3d render: --gif animates a mode: give --mode K")
+    if args.gif:
+        from .scene.render import render_gif
+
+        out = render_gif(scene, args.out, args.mode, size=args.size)
+    else:
+        from .scene.render import render
+
+        out = render(scene, args.out, mode=args.mode, size=args.size)
     if args.json:
-        emit({"out": str(out), "mode": args.mode, "size": list(args.size)})
+        emit({"out": str(out), "mode": args.mode, "size": list(args.size), "gif": args.gif})
     else:
         print(f"wrote {out}")
     return 0
@@ -173,12 +254,17 @@ def build_parser() -> argparse.ArgumentParser:
     b = add("bench", cmd_bench, "performance figures, each beside its baseline and the ratio")
     b.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
     d = add("demo", cmd_demo, "the simulated rig running a scripted show")
-    d.add_argument("--window", choices=("onscreen", "offscreen", "none"), default="none")
-    d.add_argument("--seconds", type=float, default=30.0, help="rig seconds to run")
-    d.add_argument("--fast", action="store_true", help="run as fast as possible, not in real time")
+    _scene_options(d)
+    d.add_argument("--seconds", type=float, default=30.0, help="headless: rig seconds to run")
+    d.add_argument("--fast", action="store_true", help="headless: as fast as possible")
+    u = add("run", cmd_run, "the 3D scene on a source: sim, mqtt://HOST:PORT[/RIG], "
+            "serial:///dev/ttyX or replay:PATH")
+    u.add_argument("--source", default="sim")
+    _scene_options(u)
     r = add("render", cmd_render, "an offscreen picture of the scene (no display needed)")
     r.add_argument("--out", required=True, type=Path, help="PNG file to write")
     r.add_argument("--mode", type=int, help="draw mode K's shape (1-based)")
+    r.add_argument("--gif", action="store_true", help="one animated cycle of --mode K (GIF)")
     r.add_argument("--size", type=_size, default=(1920, 1080), help="WxH pixels")
     t = add("tool", cmd_tool, "run an engineering tool (`twin3d tool list` lists them)")
     t.add_argument("name", help="tool name, or `list`")

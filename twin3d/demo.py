@@ -22,7 +22,7 @@ SHOW = (
 DUTY_RAMP = (0.045, 0.004)  # duty at the start of the voltage ramp, and its rate per second
 
 
-def _command_at(t: float, duty: float) -> tuple[str, rig.RigCommand]:
+def command_at(t: float, duty: float) -> tuple[str, rig.RigCommand]:
     label, kwargs = SHOW[0][1], SHOW[0][2]
     for start, what, kw in SHOW:
         if t >= start:
@@ -53,7 +53,7 @@ def run_demo(scene_name: str = "three_storey", seconds: float = 30.0, realtime: 
         t = sim.t
         if t >= SHOW[1][0]:
             duty = DUTY_RAMP[0] + DUTY_RAMP[1] * (t - SHOW[1][0])
-        label, command = _command_at(t, duty)
+        label, command = command_at(t, duty)
         sim.set_command(command)
         p0 = time.perf_counter()
         b = sim.advance(block)

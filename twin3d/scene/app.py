@@ -21,7 +21,7 @@ class TwinApp:
     def __init__(self, scene: Scene, feed, window: str = "offscreen",
                  size: tuple[int, int] = (1280, 720), fullscreen: bool = False,
                  caption: str | None = None, plots: bool = True, panels: bool = True,
-                 auto_orbit: bool = False, parts=None):
+                 auto_orbit: bool = False, parts=None, kiosk: bool = False):
         self.app = engine.start(window, size, fullscreen)
         from ursina import Entity, Vec3
 
@@ -40,30 +40,28 @@ class TwinApp:
         self.camera = OrbitCamera(Vec3(0.1, self.height * 0.45, 0), 2.6 * self.height + 0.9,
                                   "iso", auto_orbit_deg_s=4.0 if auto_orbit else 0.0)
         self.drift_limit = scene.data.limits.drift_limit_m
-        self.hud = Hud(self.drift_limit, f"twin3d  |  {scene.data.description}")
-        self.magnifier = Magnifier(target_m=0.07 * self.height)
+        self.hud = Hud(self.drift_limit, f"twin3d  |  {scene.data.description}", kiosk=kiosk)
+        self.magnifier = Magnifier(target_m=0.1 * self.height)
         self.caption = caption
         self.subtitle = ""
-        self.plots = self._make_plots() if plots else None
+        self.plots = self._make_plots(speed_plot=not panels) if plots else None
         self.panels = self._make_panels() if panels else None
         self.frames = 0
         self._fps, self._last_wall = 0.0, None
         self.state = None
+        self.tour = None
         self._updater = Entity(update=self.frame)
 
     # optional widgets (scene/plots.py, scene/panels.py)
-    def _make_plots(self):
-        try:
-            from .live_plots import LivePlots
-        except ImportError:
-            return None
-        return LivePlots(self.scene)
+    def _make_plots(self, speed_plot: bool):
+        from .live_plots import LivePlots
+
+        # with the motor panel open the speed is on the panel; its plot makes room
+        return LivePlots(self.scene, speed_plot=speed_plot)
 
     def _make_panels(self):
-        try:
-            from .panel_dock import PanelDock
-        except ImportError:
-            return None
+        from .panel_dock import PanelDock
+
         return PanelDock(self.scene, self.feed)
 
     def set_feed(self, feed, caption: str | None = None, subtitle: str = "") -> None:
@@ -72,10 +70,14 @@ class TwinApp:
         self.magnifier.factor = self.magnifier.hi
         if self.plots is not None:
             self.plots.reset()
+        if self.panels is not None:
+            self.panels.set_feed(feed)
 
     def frame(self) -> None:
         from ursina import time
 
+        if self.tour is not None:
+            self.tour.advance(time.dt)
         wall = _time.perf_counter()
         if self._last_wall is not None:
             inst = 1.0 / max(wall - self._last_wall, 1e-6)
@@ -90,7 +92,7 @@ class TwinApp:
         drift = np.abs(np.diff(np.concatenate(([0.0], u))))
         self.view.show(q, state.motor_angle_rad, q[0], drift / self.drift_limit)
         caption = self.caption or getattr(self.feed, "label", "") or state.source
-        if "slower" in caption or state.source.startswith("model"):
+        if state.source.startswith("model"):
             caption = f"{caption}, displacement x{mag:g}"
         self.hud.update(state, self._fps, mag, caption, getattr(self.feed, "label", "")
                         if self.caption else "", wall)
@@ -108,5 +110,34 @@ class TwinApp:
     def screenshot(self, path: Path | str) -> Path:
         return engine.screenshot(path)
 
+    def start_tour(self, steps) -> None:
+        from .kiosk import Tour
+
+        self.tour = Tour(self, steps)
+
     def run(self) -> None:
         self.app.run()
+
+
+def run_scene(scene: Scene, feed, window: str, size: tuple[int, int], frames: int | None,
+              screenshot: Path | None, kiosk: bool = False, fullscreen: bool = False,
+              say=print) -> dict:
+    """Open the scene on `feed`; offscreen, run `frames` frames and write the screenshot."""
+    app = TwinApp(scene, feed, window, size, fullscreen=fullscreen or kiosk,
+                  panels=not kiosk, auto_orbit=kiosk, kiosk=kiosk)
+    if kiosk:
+        from .kiosk import tour
+
+        app.start_tour(tour(scene))
+    if window == "onscreen" and frames is None:
+        app.run()  # until the window is closed
+    n = frames if frames is not None else 300
+    t0 = _time.perf_counter()
+    app.step(n)
+    wall = _time.perf_counter() - t0
+    out = {"frames": n, "fps": n / wall if wall > 0 else 0.0, "source_time_s": app.state.t,
+           "speed_rpm": app.state.speed_rpm}
+    if screenshot is not None:
+        out["screenshot"] = str(app.screenshot(screenshot))
+        say(f"wrote {screenshot}")
+    return out

@@ -32,7 +32,7 @@ class OrbitCamera(Entity):
         y, p = math.radians(self.yaw), math.radians(self.pitch)
         offset = Vec3(math.sin(y) * math.cos(p), math.sin(p), -math.cos(y) * math.cos(p))
         camera.position = self.target + offset * self.distance
-        camera.look_at(self.target)
+        camera.look_at(self.target, up=Vec3(0, 1, 0))  # Ursina's default up is the camera's own: it drifts into roll
 
     def update(self) -> None:
         if self.auto_orbit:

@@ -15,7 +15,7 @@ WARN = color.rgba(1.0, 0.45, 0.3, 1)
 
 
 class Hud:
-    def __init__(self, drift_limit_m: float, title: str):
+    def __init__(self, drift_limit_m: float, title: str, kiosk: bool = False):
         ui = camera.ui
         self.caption = Text("", parent=ui, position=(-0.86, 0.475), scale=1.6, color=TEXT)
         self.subcaption = Text("", parent=ui, position=(-0.86, 0.425), scale=1.05, color=DIM)
@@ -24,10 +24,11 @@ class Hud:
         self.status = Text("", parent=ui, position=(0.535, 0.47), scale=0.95, color=TEXT,
                            line_height=1.15)
         self.alarm = Text("", parent=ui, position=(0.535, 0.245), scale=1.0, color=WARN)
-        self.subtitle = Text("", parent=ui, position=(0, -0.43), origin=(0, 0), scale=1.35,
+        self.subtitle = Text("", parent=ui, position=(-0.2 if kiosk else 0.0, -0.43),
+                             origin=(0, 0), scale=1.35,
                              color=TEXT)
-        self.footer = Text(title, parent=ui, position=(-0.86, -0.47), scale=0.8, color=DIM)
-        self.legend = DriftLegend(drift_limit_m, position=(-0.84, -0.05))
+        self.legend = DriftLegend(drift_limit_m, (0.53, -0.44) if kiosk else (-0.86, -0.43))
+        self.title = title
 
         self._next_status = 0.0
 
@@ -35,11 +36,12 @@ class Hud:
     def _set(text, value: str) -> None:
         if text.text != value:  # re-laying out a Text costs more than drawing the rig
             text.text = value
+            text.color = text.color  # new lines would otherwise take Ursina's default colour
 
     def update(self, state, fps: float, magnification: float, caption: str,
                subcaption: str = "", wall: float = 0.0) -> None:
         self._set(self.caption, caption)
-        self._set(self.subcaption, subcaption)
+        self._set(self.subcaption, subcaption or self.title)
         if wall < self._next_status:
             return
         self._next_status = wall + 0.25  # status block: four times a second
@@ -60,10 +62,10 @@ class Hud:
 
 
 class DriftLegend:
-    """A vertical colour bar for the inter-storey drift map, with its ticks in mm."""
+    """A horizontal colour bar for the inter-storey drift map, with its ticks in mm."""
 
-    def __init__(self, limit_m: float, position=(-0.84, -0.05), height: float = 0.3,
-                 width: float = 0.022):
+    def __init__(self, limit_m: float, position=(-0.86, -0.43), width: float = 0.3,
+                 height: float = 0.02):
         ui = camera.ui
         x0, y0 = position
         n = 32
@@ -71,19 +73,16 @@ class DriftLegend:
         cols = np.stack([np.interp(r, DRIFT_STOPS, DRIFT_COLOURS[:, c]) for c in range(4)], -1)
         verts, colours, tris = [], [], []
         for i in range(n + 1):
-            y = y0 + height * r[i]
-            verts += [(x0, y, 0), (x0 + width, y, 0)]
+            x = x0 + width * r[i]
+            verts += [(x, y0, 0), (x, y0 + height, 0)]
             colours += [tuple(cols[i]), tuple(cols[i])]
         for i in range(n):
             a = 2 * i
-            tris += [(a, a + 1, a + 3), (a, a + 3, a + 2)]
+            tris += [(a, a + 2, a + 3), (a, a + 3, a + 1)]
         Entity(parent=ui, model=Mesh(vertices=verts, triangles=tris, colors=colours))
-        Text("storey drift", parent=ui, position=(x0 - 0.005, y0 + height + 0.075), scale=0.9,
-             color=TEXT)
-        Text("(true, mm)", parent=ui, position=(x0 - 0.005, y0 + height + 0.045), scale=0.8,
-             color=DIM)
+        Text("storey drift (true, mm)", parent=ui, position=(x0, y0 + height + 0.04),
+             scale=0.9, color=TEXT)
         for frac in (0.0, 0.5, 1.0):
-            value = 1000 * limit_m * frac
-            label = f"{value:.1f}" + ("  limit" if frac == 1.0 else "")
-            Text(label, parent=ui, position=(x0 + width + 0.008, y0 + height * frac + 0.008),
-                 scale=0.85, color=TEXT)
+            label = f"{1000 * limit_m * frac:.1f}" + (" limit" if frac == 1.0 else "")
+            Text(label, parent=ui, position=(x0 + width * frac, y0 - 0.012), scale=0.8,
+                 origin=(-0.5 if frac == 0 else (0.5 if frac == 1 else 0), 0.5), color=TEXT)

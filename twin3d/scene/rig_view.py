@@ -51,7 +51,10 @@ class RigView:
             v, n, c, ranges = _flat_arrays(members)
             mesh = Mesh(vertices=v.ravel(), triangles=np.arange(len(v), dtype=np.uint32),
                         normals=n.ravel(), colors=c.ravel(), static=False)
-            e = Entity(model=mesh, shader=lit_with_shadows_shader, color=color.white)
+            # The base plate and motor stator do not take the shadow shader: the shadow map,
+            # fitted to the moving rig, left the wide base in its own shadow (near black).
+            e = Entity(model=mesh, color=color.white,
+                       shader=None if group == "fixed" else lit_with_shadows_shader)
             # Ursina's default shadow colour is blue; neutral shadows keep aluminium grey
             e.set_shader_input("shadow_color", color.rgba(0.0, 0.0, 0.0, 0.35))
             self.entities[group] = e
@@ -77,16 +80,17 @@ class RigView:
             self._make_labels()
         self.sun = DirectionalLight(shadows=True, shadow_map_resolution=(1024, 1024))
         self.sun.look_at(Vec3(0.5, -1.6, 1.1))
-        self.sun.update_bounds()  # the whole rig casts and receives
+        self.sun.update_bounds(self.entities["structure"])
         AmbientLight(color=color.rgba(0.52, 0.53, 0.56, 1.0))
 
     def _make_labels(self) -> None:
         g = self.geometry
         fx, fz = g.floor_size_m[1], g.floor_size_m[0]
         for i, y in enumerate(floor_heights(g), 1):
-            t = Text(f"floor {i}", parent=scene, scale=0.55, billboard=True, origin=(0.5, 0),
-                     color=color.rgba(0.85, 0.88, 0.95, 1))
-            t.base_position = Vec3(-fx / 2 - 0.035, y, -fz / 2)
+            t = Text(f"floor {i}", parent=scene, scale=0.55, billboard=True, origin=(0, 0),
+                     color=color.rgba(0.9, 0.93, 1.0, 1))
+            t.setLightOff()  # labels are signs, not lit objects
+            t.base_position = Vec3(-fx / 2 - 0.09, y, -fz / 2)
             t.position = t.base_position
             self.floor_labels.append(t)
 
@@ -127,8 +131,7 @@ class LabFloor:
         rgba = (0.16, 0.17, 0.19, 1.0)
         quad = Mesh(vertices=[(-half, 0, -half), (half, 0, -half), (half, 0, half), (-half, 0, half)],
                     triangles=[(0, 2, 1), (0, 3, 2)], normals=[(0, 1, 0)] * 4, colors=[rgba] * 4)
-        ground = Entity(model=quad, y=y - 0.001, shader=lit_with_shadows_shader)
-        ground.set_shader_input("shadow_color", color.rgba(0, 0, 0, 0.5))
+        Entity(model=quad, y=y - 0.001)
         Entity(model=Grid(int(size / 0.1), int(size / 0.1)), rotation_x=90, scale=size, y=y,
                color=color.rgba(0.3, 0.33, 0.38, 0.35))
 

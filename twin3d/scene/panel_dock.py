@@ -1,0 +1,20 @@
+"""Where the panels live: the tool menu (every engineering tool, each with its generated
+panel) on the left, and the motor panel at the bottom right when the feed takes commands."""
+
+from __future__ import annotations
+
+from .panels import MotorPanel, ToolMenu
+
+
+class PanelDock:
+    def __init__(self, scene, feed):
+        self.menu = ToolMenu(scene, position=(-0.87, 0.38), size=(0.3, 0.0),
+                             panel_position=(-0.55, 0.38), panel_size=(1.0, 0.8))
+        self.motor = None
+        if all(hasattr(feed, m) for m in ("set_speed", "stop", "estop", "reset")):
+            self.motor = MotorPanel(feed, scene.data.limits, position=(0.45, -0.215),
+                                    size=(0.42, 0.25))
+
+    def set_feed(self, feed) -> None:
+        if self.motor is not None:
+            self.motor.sink = feed
