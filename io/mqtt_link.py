@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 
+from .inbox import Inbox
+
 ROOT = "twin3d"
 DEFAULT_RIG_ID = "rig1"
 DEFAULT_PORT = 1883
@@ -125,7 +127,7 @@ class MqttLink:
         self.host, self.port = host, int(port)
         self.counters = LinkCounters()
         self.last_error = ""
-        self._queue: queue.Queue[Message] = queue.Queue(maxsize=max(1, queue_size))
+        self._queue: Inbox[Message] = Inbox(queue_size)
         self._subs: dict[str, int] = {t: 0 for t in subscriptions}
         self._lock = threading.Lock()
         self._connected = threading.Event()
@@ -203,19 +205,11 @@ class MqttLink:
         return False
 
     def get(self, timeout: float | None = None) -> Message | None:
-        try:
-            return self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
-        except queue.Empty:
-            return None
+        return self._queue.get(timeout)
+
 
     def drain(self, max_n: int = 1_000_000) -> list[Message]:
-        out = []
-        while len(out) < max_n:
-            try:
-                out.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        return out
+        return self._queue.drain(max_n)
 
     # --- paho callbacks (network thread) -----------------------------------------------------
 
@@ -253,16 +247,8 @@ class MqttLink:
         m = Message(msg.topic, bytes(msg.payload), bool(msg.retain), int(msg.qos),
                     time.time_ns())
         self.counters.received += 1
-        while True:
-            try:
-                self._queue.put_nowait(m)
-                return
-            except queue.Full:
-                try:
-                    self._queue.get_nowait()  # drop the oldest: the newest matters more
-                    self.counters.overflows += 1
-                except queue.Empty:
-                    pass
+        self._queue.put(m)  # drops the oldest when full: the newest matters more
+        self.counters.overflows = self._queue.overflows
 
 
 __all__ = ["MqttLink", "Message", "Will", "Tls", "Topics", "topic", "parse_hostport",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import serial
 
+from .inbox import Inbox
 from .serial_lines import LineParser, Message
 
 
@@ -47,7 +48,7 @@ class SerialLink:
         self.parser = LineParser(n_channels=n_channels)
         self.counters = SerialCounters()
         self.last_error = ""
-        self._queue: queue.Queue[SerialMessage] = queue.Queue(maxsize=max(1, queue_size))
+        self._queue: Inbox[SerialMessage] = Inbox(queue_size)
         self._backoff = (min_backoff, max_backoff)
         self._read_timeout = read_timeout
         self._port: serial.Serial | None = None
@@ -101,19 +102,11 @@ class SerialLink:
             return False
 
     def get(self, timeout: float | None = None) -> SerialMessage | None:
-        try:
-            return self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
-        except queue.Empty:
-            return None
+        return self._queue.get(timeout)
+
 
     def drain(self, max_n: int = 1_000_000) -> list[SerialMessage]:
-        out = []
-        while len(out) < max_n:
-            try:
-                out.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        return out
+        return self._queue.drain(max_n)
 
     # --- reader thread -----------------------------------------------------------------------
 
@@ -138,16 +131,9 @@ class SerialLink:
         return True
 
     def _put(self, m: SerialMessage) -> None:
-        while True:
-            try:
-                self._queue.put_nowait(m)
-                return
-            except queue.Full:
-                try:
-                    self._queue.get_nowait()
-                    self.counters.overflows += 1
-                except queue.Empty:
-                    pass
+        self._queue.put(m)
+        self.counters.overflows = self._queue.overflows
+
 
     def _run(self) -> None:
         delay = self._backoff[0]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import queue
 import threading
 import time
 from collections import deque
@@ -26,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from . import t3d1
+from .inbox import Inbox
 
 COUNTERS = ("blocks", "samples", "gaps", "lost_blocks", "crc_errors", "invalid", "overflows")
 
@@ -142,7 +142,7 @@ class SimSource(Ingest):
         units = [scene.data.sensors[c].unit for c in self.rig.channels]
         self.set_meta(t3d1.make_meta(self.rig.channels, units, self.rig.sample_rate,
                                      self.block_samples, rig_id="sim"))
-        self._q: queue.Queue[tuple[bytes, int, int]] = queue.Queue(maxsize=queue_size)
+        self._q: Inbox[tuple[bytes, int, int]] = Inbox(queue_size)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.seq = 0
@@ -176,24 +176,13 @@ class SimSource(Ingest):
             raw = t3d1.encode(self.seq, t0_ns, fs, blk.readings)
             self.seq += 1
             item = (raw, time.time_ns(), t0_ns + int(round((n - 1) * 1e9 / fs)))
-            try:
-                self._q.put_nowait(item)
-            except queue.Full:  # the consumer stalled: drop the oldest, say so
-                try:
-                    self._q.get_nowait()
-                    self.counters["overflows"] += 1
-                except queue.Empty:
-                    pass
-                self._q.put_nowait(item)
+            self._q.put(item)  # the consumer stalled: the oldest is dropped and counted
+            self.counters["overflows"] = self._q.overflows
             self._ready.set()
 
     def poll(self, max_blocks: int = 10_000) -> list[Ingested]:
         out = []
-        while len(out) < max_blocks:
-            try:
-                raw, t_recv, t_rig = self._q.get_nowait()
-            except queue.Empty:
-                break
+        for raw, t_recv, t_rig in self._q.drain(max_blocks):
             it = self._accept(raw, t_recv, t_rig)
             if it is not None:
                 out.append(it)

@@ -1,71 +1,15 @@
-"""A real mosquitto on a free loopback port for the rig tests, plus helpers to run `twin3d`."""
+"""Helpers for the rig tests: run `twin3d` in a subprocess, and brokers with a given
+configuration (the plain broker and Broker itself come from tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_mosquitto(conf: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # ready when the port accepts
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {proc.stderr.read().decode()[-500:]}")
-            time.sleep(0.02)
-    proc.kill()
-    raise RuntimeError("mosquitto did not start listening")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait(10)
-
-
-@pytest.fixture(scope="session")
-def broker_port(tmp_path_factory):
-    d = tmp_path_factory.mktemp("rig-mqtt")
-    os.chmod(d, 0o755)
-    port = free_port()
-    conf = d / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                    "max_queued_messages 0\nset_tcp_nodelay true\nlog_dest stderr\n")
-    os.chmod(conf, 0o644)
-    proc = start_mosquitto(conf, port)
-    yield port
-    stop(proc)
-
-
-def wait_for(cond, timeout: float = 20.0, step: float = 0.02):
-    """Poll cond() until true; the timeout only bounds a failing test, never measures one."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def twin3d(*args, env=None, timeout=60) -> tuple[int, dict | None, str]:
@@ -84,8 +28,8 @@ def rig_env(audit_dir: Path) -> dict:
 
 
 @pytest.fixture(name="wait_until")
-def wait_until_fixture():
-    return wait_for
+def wait_until_fixture(wait_for):
+    return lambda cond, timeout=20.0, step=0.02: wait_for(cond, timeout, step)
 
 
 @pytest.fixture(name="run_twin3d")
@@ -93,21 +37,26 @@ def run_twin3d_fixture():
     return twin3d
 
 
+@pytest.fixture(scope="session")
+def broker_port(broker):
+    return broker.port
+
+
 @pytest.fixture(name="mosquitto")
-def mosquitto_fixture():
+def mosquitto_fixture(broker_class):
     """start(conf, port) -> process; every broker started is killed after the test."""
-    procs = []
+    started = []
 
     def start(conf: Path, port: int) -> subprocess.Popen:
-        p = start_mosquitto(conf, port)
-        procs.append(p)
-        return p
+        b = broker_class(conf.parent, port, conf).start()
+        started.append(b)
+        return b.proc
 
     yield start
-    for p in procs:
-        stop(p)
+    for b in started:
+        b.kill()
 
 
 @pytest.fixture
-def loopback_port() -> int:
+def loopback_port(free_port) -> int:
     return free_port()
