@@ -135,6 +135,93 @@ def rig_parts(g: Geometry) -> list[Part]:
     return structure_parts(g) + exciter_parts(g)
 
 
+_ROLES = {"floor": "structure", "leg": "structure", "clamp": "structure", "foot": "table",
+          "table": "table", "rod": "table", "base": "fixed", "stator": "fixed",
+          "rotor": "rotor", "shaft": "rotor", "crank": "rotor"}
+STRUCTURE_KINDS = ("floor", "leg", "clamp")
+
+
+def kind_of(name: str) -> str:
+    """A part's kind from its name: floor2 -> floor, clamp_3_1 -> clamp, table -> table."""
+    return name.rstrip("0123456789").split("_")[0]
+
+
+def generated_parts(g: Geometry, folder: Path | None = None) -> list[Part]:
+    """The generated parts, kept as one GLB per geometry under `folder` (assets/generated):
+    loaded when it is there, written when it is not (so a changed geometry regenerates)."""
+    if folder is None:
+        return rig_parts(g)
+    path = folder / f"rig-{geometry_key(g)}.glb"
+    if path.is_file():
+        try:
+            loaded = trimesh.load(path, force="scene")
+            parts = []
+            for name in loaded.graph.nodes_geometry:
+                transform, geom = loaded.graph[name]
+                mesh = loaded.geometry[geom].copy()
+                mesh.apply_transform(transform)
+                kind = kind_of(name)
+                parts.append(Part(name, kind, mesh, _ROLES[kind]))
+            if parts:
+                return sorted(parts, key=lambda p: _ORDER.get(p.kind, 99))
+        except Exception:  # a damaged cache file is rebuilt, never fatal
+            pass
+    parts = rig_parts(g)
+    try:
+        export_glb(parts, path)
+    except OSError:
+        pass  # a read-only checkout still draws the generated meshes
+    return parts
+
+
+_ORDER = {k: i for i, k in enumerate(("floor", "leg", "clamp", "foot", "table", "base", "stator",
+                                      "rotor", "shaft", "crank", "rod"))}
+
+
+def user_mesh(spec_, scene_dir: Path) -> trimesh.Trimesh:
+    """Load one user mesh and place it in scene axes (raises ValueError with the reason)."""
+    path = Path(spec_.file)
+    if not path.is_absolute():
+        path = scene_dir / path
+    if not path.is_file():
+        raise ValueError(f"no such file {path}")
+    try:
+        mesh = trimesh.load(path, force="mesh")
+    except Exception as e:  # trimesh raises many kinds for a broken file
+        raise ValueError(f"cannot read {path.name}: {type(e).__name__}: {e}") from None
+    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
+        raise ValueError(f"{path.name} holds no triangles")
+    mesh = mesh.copy()
+    mesh.apply_scale(spec_.scale)
+    rx, ry, rz = np.radians(spec_.rotation_deg)
+    for angle, axis in ((rx, (1, 0, 0)), (ry, (0, 1, 0)), (rz, (0, 0, 1))):
+        if angle:
+            mesh.apply_transform(trimesh.transformations.rotation_matrix(angle, axis))
+    mesh.apply_translation(spec_.offset_m)
+    return mesh
+
+
+def scene_parts(scene, folder: Path | None = None) -> tuple[list[Part], list[str]]:
+    """The parts to draw: generated ones, with any user meshes of the scene file put in their
+    place. A user mesh that cannot be used is reported (one line each) and the generated part
+    is drawn instead."""
+    parts = generated_parts(scene.data.geometry, folder)
+    problems = []
+    for kind, spec_ in scene.data.meshes.items():
+        try:
+            mesh = user_mesh(spec_, scene.path.parent)
+        except ValueError as e:
+            problems.append(f"{scene.path}:meshes.{kind}.file: {e}; drawing the generated "
+                            f"{kind} instead")
+            continue
+        replaced = STRUCTURE_KINDS if kind == "structure" else (kind,)
+        parts = [p for p in parts if p.kind not in replaced]
+        shown_as = "floor" if kind == "structure" else kind
+        # structure vertices move with the height map, whatever mesh they come from
+        parts.append(Part(f"user_{kind}", shown_as, mesh, _ROLES[shown_as]))
+    return parts, problems
+
+
 def geometry_key(g: Geometry) -> str:
     """Short hash of the geometry: generated meshes are rebuilt when it changes."""
     return hashlib.sha1(json.dumps(asdict(g), sort_keys=True).encode()).hexdigest()[:12]

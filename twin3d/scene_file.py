@@ -146,6 +146,23 @@ class Limits:
     max_dvf_gain: float = spec(unit="A/(m/s)", lo=0.0)
 
 
+MESH_KINDS = ("structure", "floor", "leg", "clamp", "foot", "table", "base", "stator", "rotor",
+              "shaft", "crank", "rod")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserMesh:
+    """A mesh file (STL, OBJ or GLB, e.g. exported from FreeCAD) drawn instead of the generated
+    parts of one kind; `structure` replaces floors, legs and clamps together. Vertices are
+    scaled, rotated (degrees about x, y, z, in that order) and moved into scene axes (x sway,
+    y up, z across; origin on the table top), then mapped onto the model by height."""
+
+    file: str = spec(doc="path, relative to the scene file")
+    scale: float = spec(1.0, lo=0.0, lo_open=True, doc="e.g. 0.001 for a file in mm")
+    rotation_deg: tuple[float, ...] = spec((0.0, 0.0, 0.0), unit="deg", length=3)
+    offset_m: tuple[float, ...] = spec((0.0, 0.0, 0.0), unit="m", length=3)
+
+
 @dataclass(frozen=True, kw_only=True)
 class SceneData:
     name: str = spec()
@@ -159,6 +176,7 @@ class SceneData:
     sampling: Sampling = spec()
     sensors: dict[str, Sensor] = spec()
     limits: Limits = spec()
+    meshes: dict[str, UserMesh] = spec({}, doc="part kind -> a user mesh file (MESH_KINDS)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -271,6 +289,10 @@ def _check_consistency(d: SceneData, file: str) -> None:
         if p.cubic_stiffness_n_per_m3 and len(p.cubic_stiffness_n_per_m3) != n:
             raise SchemaError(file, f"{key}.cubic_stiffness_n_per_m3", "needs one value per storey",
                               p.cubic_stiffness_n_per_m3, f"{n} values")
+    for kind in d.meshes:
+        if kind not in MESH_KINDS:
+            raise SchemaError(file, f"meshes.{kind}", "not a part kind", kind,
+                              " | ".join(MESH_KINDS))
     if d.actuator.floor > n:
         raise SchemaError(file, "actuator.floor", "no such floor", d.actuator.floor, f"1..{n}")
     for name, s in d.sensors.items():

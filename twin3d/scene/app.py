@@ -7,7 +7,9 @@ It runs onscreen (`app.run()`), or offscreen for N frames with a screenshot (no 
 
 from __future__ import annotations
 
+import sys
 import time as _time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +27,7 @@ class TwinApp:
         self.app = engine.start(window, size, fullscreen)
         from ursina import Entity, Vec3
 
-        from ..meshes import rig_parts
+        from ..meshes import scene_parts
         from .camera_rig import OrbitCamera
         from .hud import Hud
         from .magnifier import Magnifier
@@ -34,7 +36,13 @@ class TwinApp:
         g = scene.data.geometry
         self.scene, self.feed, self.window = scene, feed, window
         self.height = float(floor_heights(g)[-1] + g.floor_size_m[2] / 2)
-        self.view = RigView(parts if parts is not None else rig_parts(g), g)
+        if parts is None:
+            parts, self.mesh_problems = scene_parts(scene, engine.ASSETS / "generated")
+        else:
+            self.mesh_problems = []
+        for line in self.mesh_problems:  # the generated part is drawn instead: say so
+            print(f"twin3d: warning: {line}", file=sys.stderr)
+        self.view = RigView(parts, g)
         LabFloor(y=-g.table_size_m[2] - 0.03)
         ScaleBar(0.1, Vec3(-0.05, 0.005, -g.table_size_m[0] / 2 - 0.04))
         self.camera = OrbitCamera(Vec3(0.1, self.height * 0.45, 0), 2.6 * self.height + 0.9,
@@ -92,8 +100,10 @@ class TwinApp:
         drift = np.abs(np.diff(np.concatenate(([0.0], u))))
         self.view.show(q, state.motor_angle_rad, q[0], drift / self.drift_limit)
         caption = self.caption or getattr(self.feed, "label", "") or state.source
-        if state.source.startswith("model"):
+        if state.source.startswith("model") and np.any(u):
             caption = f"{caption}, displacement x{mag:g}"
+        if self.mesh_problems and not state.alarm:
+            state = replace(state, alarm="mesh file not usable: see the log")
         self.hud.update(state, self._fps, mag, caption, getattr(self.feed, "label", "")
                         if self.caption else "", wall)
         self.hud._set(self.hud.subtitle, self.subtitle)

@@ -71,9 +71,14 @@ class RigView:
         self.j0, self.j1, self.w1 = sway_weights(v[:, 1].astype(float), geometry)
         # Leg vertices: their triangles get new normals each frame, and the colour of the
         # storey whose free length they lie in (-1: within a floor's clamps).
-        self.leg_rows = np.concatenate([np.arange(a, b) for a, b in legs])
+        self.leg_rows = leg_rows = np.concatenate([np.arange(a, b) for a, b in legs])
+        # only triangles with a vertex in a free (bending) length change their normals
+        bends = ((self.w1 > 0) & (self.w1 < 1))[leg_rows].reshape(-1, 3).any(axis=1)
+        self.bend_rows = leg_rows.reshape(-1, 3)[bends].ravel()
         storey = np.where(self.j1 == self.j0 + 1, self.j0, -1)
-        self.leg_storey = storey[self.leg_rows]
+        self.leg_storey = storey[leg_rows]  # -1: within a floor's clamps
+        inside = self.leg_storey >= 0
+        self.colour_rows, self.colour_storey = leg_rows[inside], storey[leg_rows][inside]
         self._work = v.copy()
         self.floor_labels: list[Text] = []
         if labels:
@@ -104,13 +109,11 @@ class RigView:
         # a fresh view each frame: modifyArray() is what marks the array for re-upload
         mesh = self.entities["structure"].model
         column_view(mesh, "vertex")[:] = v
-        rows = self.leg_rows
+        rows = self.bend_rows
         column_view(mesh, "normal")[rows] = face_normals(v[rows])
-        if drift_ratio is not None:
-            colours = self.base_colours[rows].copy()
-            inside = self.leg_storey >= 0
-            colours[inside] = drift_colours(np.asarray(drift_ratio)[self.leg_storey[inside]])
-            column_view(mesh, "color")[rows] = colours
+        if drift_ratio is not None:  # one colour per storey, spread to its leg vertices
+            per_storey = drift_colours(np.asarray(drift_ratio)).astype(np.float32)
+            column_view(mesh, "color")[self.colour_rows] = per_storey[self.colour_storey]
         for i, label in enumerate(self.floor_labels, 1):
             label.x = label.base_position.x + float(q[i])
         if "table" in self.entities:
