@@ -24,6 +24,6 @@ def test_bench_quick_reports_each_figure_with_baseline_and_ratio():
         assert f["ours"] > 0 and f["baseline"] > 0
         # ratio = how many times better ours is: baseline time / our time
         assert f["ratio"] == pytest.approx(f["baseline"] / f["ours"], rel=1e-12)
-        assert isinstance(f["meets_goal"], bool) and f["goal_ratio"] >= 1  # 1: "at least as fast as the goal"
+        assert isinstance(f["meets_goal"], bool) and f["goal_ratio"] >= 1  # 1: meet the goal
     mc = next(f for f in figures if "Monte Carlo" in f["name"])
     assert mc["max_relative_difference"] < 1e-9  # ours and the numpy baseline agree
