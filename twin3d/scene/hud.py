@@ -23,7 +23,7 @@ class Hud:
                color=color.rgba(0.05, 0.06, 0.08, 0.72))
         self.status = Text("", parent=ui, position=(0.535, 0.47), scale=0.95, color=TEXT,
                            line_height=1.15)
-        self.alarm = Text("", parent=ui, position=(0.535, 0.245), scale=1.0, color=WARN)
+        self.alarm = Text("", parent=ui, position=(0.535, 0.25), scale=0.9, color=WARN)
         self.subtitle = Text("", parent=ui, position=(-0.2 if kiosk else 0.0, -0.43),
                              origin=(0, 0), scale=1.35,
                              color=TEXT)
@@ -56,7 +56,8 @@ class Hud:
             lines.append("  ".join(f"{k} {v}" for k, v in list(state.counters.items())[:3]))
         if state.tracked_hz:
             lines.append("tracked  " + " ".join(f"{f:.2f}" for f in state.tracked_hz) + " Hz")
-        self._set(self.status, "\n".join(lines))
+        self._set(self.status, "\n".join(line if len(line) <= 36 else line[:35] + "…"
+                                          for line in lines))
         self._set(self.alarm, state.alarm or
                   ("" if state.status == "ok" else f"rig: {state.status.upper()}"))
 

@@ -21,14 +21,14 @@ class LivePlots:
         self.speed = next((k for k, s in sensors.items() if s.quantity == "motor_speed"), None)
         names = [f"floor {top[0]}"] + (["table"] if self.table else [])
         h = 0.15 if speed_plot else 0.19
-        self.acc = TimePlot(window_s=10.0, position=(x, 0.235), size=(width, h),
+        self.acc = TimePlot(window_s=10.0, position=(x, 0.21), size=(width, h),
                             title="acceleration (m/s^2)", n_series=len(names),
                             colours=COLOURS[:len(names)], labels=tuple(names))
-        self.psd = SpectrumPlot(n=4096, f_max=40.0, position=(x, 0.235 - h - 0.025),
+        self.psd = SpectrumPlot(n=4096, f_max=40.0, position=(x, 0.21 - h - 0.025),
                                 size=(width, h),
                                 title="spectrum", n_series=len(names),
                                 colours=COLOURS[:len(names)], labels=tuple(names))
-        self.rpm = TimePlot(window_s=10.0, position=(x, -0.115), size=(width, 0.12),
+        self.rpm = TimePlot(window_s=10.0, position=(x, -0.14), size=(width, 0.12),
                             title="crank speed (rpm)", colours=((0.6, 0.95, 0.6, 1.0),))
         self.rpm.enabled = speed_plot
         self.speed_plot = speed_plot
