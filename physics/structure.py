@@ -155,6 +155,32 @@ def frf(model: LinearModel, frequency_hz, excitation: str | int = 1,
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def chain_thomas(mass, stiffness, damping, w, rhs, kc, cp, dp, out):
+    """Solve one chain's (K - w^2 M + j w C) x = rhs into `out` by the Thomas algorithm.
+
+    mass, stiffness, damping, rhs: (N,) rows; kc (N+1), cp and dp (N): complex scratch.
+    Row i is -kc[i] x_{i-1} + (kc[i] + kc[i+1] - w^2 m_i) x_i - kc[i+1] x_{i+1} = rhs_i with
+    kc[i] = k_i + j w c_i the complex storey stiffness and kc[N] = 0 (free top)."""
+    n = mass.size
+    for i in range(n):
+        kc[i] = stiffness[i] + 1j * w * damping[i]
+    kc[n] = 0.0
+    prev_c = 0.0j
+    prev_d = 0.0j
+    for i in range(n):  # forward sweep
+        inv = 1.0 / (kc[i] + kc[i + 1] - w * w * mass[i] + kc[i] * prev_c)
+        cp[i] = -kc[i + 1] * inv
+        dp[i] = (rhs[i] + kc[i] * prev_d) * inv
+        prev_c = cp[i]
+        prev_d = dp[i]
+    x = dp[n - 1]
+    out[n - 1] = x
+    for i in range(n - 2, -1, -1):  # back substitution
+        x = dp[i] - cp[i] * x
+        out[i] = x
+
+
 @numba.njit(cache=True, parallel=True, fastmath=True)
 def chain_receptance_batch(mass, stiffness, damping, omega, floor):
     """Receptance X_i / F of many chain models at many frequencies, by the Thomas algorithm.
@@ -168,28 +194,12 @@ def chain_receptance_batch(mass, stiffness, damping, omega, floor):
     nf = omega.size
     out = np.empty((ns, nf, n), dtype=np.complex128)
     for s in numba.prange(ns):
-        kc = np.empty(n + 1, dtype=np.complex128)  # complex storey stiffness, kc[n] = 0
+        kc = np.empty(n + 1, dtype=np.complex128)
         cp = np.empty(n, dtype=np.complex128)
         dp = np.empty(n, dtype=np.complex128)
+        rhs = np.zeros(n)
+        rhs[floor] = 1.0
         for f in range(nf):
-            w = omega[f]
-            for i in range(n):
-                kc[i] = stiffness[s, i] + 1j * w * damping[s, i]
-            kc[n] = 0.0
-            # forward sweep: row i is -kc[i] x_{i-1} + (kc[i] + kc[i+1] - w^2 m_i) x_i
-            # - kc[i+1] x_{i+1} = delta_{i, floor}
-            prev_c = 0.0j
-            prev_d = 0.0j
-            for i in range(n):
-                inv = 1.0 / (kc[i] + kc[i + 1] - w * w * mass[s, i] + kc[i] * prev_c)
-                cp[i] = -kc[i + 1] * inv
-                rhs = 1.0 if i == floor else 0.0
-                dp[i] = (rhs + kc[i] * prev_d) * inv
-                prev_c = cp[i]
-                prev_d = dp[i]
-            x = dp[n - 1]
-            out[s, f, n - 1] = x
-            for i in range(n - 2, -1, -1):
-                x = dp[i] - cp[i] * x
-                out[s, f, i] = x
+            chain_thomas(mass[s], stiffness[s], damping[s], omega[f], rhs, kc, cp, dp,
+                         out[s, f])
     return out

@@ -20,7 +20,7 @@ import numba
 import numpy as np
 import scipy.special
 
-from .structure import chain_receptance_batch
+from .structure import chain_receptance_batch, chain_thomas
 
 # ---------------------------------------------------------------------------------------------
 # Interval (set-based) propagation
@@ -264,27 +264,11 @@ def harmonic_response_batch(mass, stiffness, damping, force, omega):
     """
     ns, n = mass.shape
     out = np.empty((ns, n), dtype=np.complex128)
-    w = omega
     for s in numba.prange(ns):
         kc = np.empty(n + 1, dtype=np.complex128)
         cp = np.empty(n, dtype=np.complex128)
         dp = np.empty(n, dtype=np.complex128)
-        for i in range(n):
-            kc[i] = stiffness[s, i] + 1j * w * damping[s, i]
-        kc[n] = 0.0
-        pc = 0.0j
-        pd = 0.0j
-        for i in range(n):
-            inv = 1.0 / (kc[i] + kc[i + 1] - w * w * mass[s, i] + kc[i] * pc)
-            cp[i] = -kc[i + 1] * inv
-            dp[i] = (force[s, i] + kc[i] * pd) * inv
-            pc = cp[i]
-            pd = dp[i]
-        x = dp[n - 1]
-        out[s, n - 1] = x
-        for i in range(n - 2, -1, -1):
-            x = dp[i] - cp[i] * x
-            out[s, i] = x
+        chain_thomas(mass[s], stiffness[s], damping[s], omega, force[s], kc, cp, dp, out[s])
     return out
 
 
