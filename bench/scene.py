@@ -44,12 +44,7 @@ def _generate_show(view):
         mesh.normals = n.ravel()
         mesh.colors = c.ravel()
         mesh.generate()
-        for i, label in enumerate(view.floor_labels, 1):
-            label.x = label.base_position.x + float(q[i])
-        if "table" in view.entities:
-            view.entities["table"].x = float(x_g)
-        if "rotor" in view.entities:
-            view.entities["rotor"].rotation_z = float(np.degrees(theta))
+        view.pose_rigid(q, theta, x_g)
 
     return show
 

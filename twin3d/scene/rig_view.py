@@ -114,6 +114,10 @@ class RigView:
         if drift_ratio is not None:  # one colour per storey, spread to its leg vertices
             per_storey = drift_colours(np.asarray(drift_ratio)).astype(np.float32)
             column_view(mesh, "color")[self.colour_rows] = per_storey[self.colour_storey]
+        self.pose_rigid(q, theta, x_g)
+
+    def pose_rigid(self, q: np.ndarray, theta: float, x_g: float) -> None:
+        """Floor labels, table group and rotor: moved as whole entities, no vertex writes."""
         for i, label in enumerate(self.floor_labels, 1):
             label.x = label.base_position.x + float(q[i])
         if "table" in self.entities:
