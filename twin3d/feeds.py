@@ -105,7 +105,9 @@ class SimFeed:
         sim = self.sim
         self._carry += max(wall_dt, 0.0) * self.time_scale * sim.sample_rate
         n = int(min(self._carry, self.max_block_s * sim.sample_rate))
-        self._carry = min(self._carry - n, sim.sample_rate)  # never build up a backlog
+        # at most max_block_s of rig time per frame; a backlog beyond 1 s is dropped, so a slow
+        # frame rate slows the rig down rather than making it jump
+        self._carry = min(self._carry - n, sim.sample_rate)
         if n > 0:
             if self.script is not None and self.motor.status != "estop":
                 scripted = self.script(sim.t)

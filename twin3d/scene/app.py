@@ -94,9 +94,9 @@ class TwinApp:
         state = self.feed.step(time.dt)
         self.state = state
         u = np.asarray(state.floor_disp_m, dtype=float)
-        mag = self.magnifier.update(np.concatenate(([state.table_disp_m],
-                                                    state.table_disp_m + u)), time.dt)
-        q = mag * np.concatenate(([state.table_disp_m], state.table_disp_m + u))
+        absolute = np.concatenate(([state.table_disp_m], state.table_disp_m + u))
+        mag = self.magnifier.update(absolute, time.dt)
+        q = mag * absolute
         drift = np.abs(np.diff(np.concatenate(([0.0], u))))
         self.view.show(q, state.motor_angle_rad, q[0], drift / self.drift_limit)
         caption = self.caption or getattr(self.feed, "label", "") or state.source
