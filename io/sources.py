@@ -7,8 +7,9 @@
     replay:PATH[?speed=X]                a recording folder, at X times real time (0: flat out)
 
 Every source hands out `Ingested` blocks from `poll()` and keeps the same counters: blocks,
-samples, gaps (sequence gaps), lost_blocks, crc_errors, invalid, overflows. Bad frames are
-counted with the reason in `last_error`, never raised.
+samples, gaps (sequence gaps), lost_blocks, duplicates (a block seen again: dropped, never drawn
+or recorded twice), crc_errors, invalid, overflows. Bad frames are counted with the reason in
+`last_error`, never raised.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import numpy as np
 from . import t3d1
 from .inbox import Inbox
 
-COUNTERS = ("blocks", "samples", "gaps", "lost_blocks", "crc_errors", "invalid", "overflows")
+COUNTERS = ("blocks", "samples", "gaps", "lost_blocks", "duplicates", "crc_errors", "invalid",
+            "overflows")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Ingest:
         self.last_error = ""
         self.events: deque[dict] = deque(maxlen=10_000)  # state changes, acks: for recorders
         self._last_seq: int | None = None
+        self._last_t0_ns = 0
         self._ready = threading.Event()
 
     # subclasses: start(), stop(), poll()
@@ -110,11 +113,17 @@ class Ingest:
             self.last_error = f"int16 block seq {b.seq} before a meta with scales"
             return None
         if self._last_seq is not None and b.seq != self._last_seq + 1:
+            if b.seq <= self._last_seq and b.t0_ns <= self._last_t0_ns:
+                # the same block again (a replayed or duplicated message): time would run back
+                self.counters["duplicates"] += 1
+                self.last_error = f"dropped a repeated block: seq {b.seq} after {self._last_seq}"
+                return None
+            # a jump forward lost blocks; a jump back with time running on is a restarted rig
             self.counters["gaps"] += 1
             if b.seq > self._last_seq:
                 self.counters["lost_blocks"] += b.seq - self._last_seq - 1
             self.last_error = f"sequence gap: {self._last_seq} -> {b.seq}"
-        self._last_seq = b.seq
+        self._last_seq, self._last_t0_ns = b.seq, b.t0_ns
         self.counters["blocks"] += 1
         self.counters["samples"] += b.n_samples
         values = b.values(m.scales if b.is_int16 else None)
