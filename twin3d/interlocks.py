@@ -12,7 +12,10 @@ What a rig's firmware must do, whoever sends the commands (DESIGN.md section 5):
   heartbeats keep it; another operator's commands are rejected while it is held (an e-stop is
   always obeyed, from anyone with operator rights);
 - watchdog: when the holder is silent for limits.heartbeat_timeout_s the lease lapses, and a
-  running motor ramps down (not latched: the next operator may start it again).
+  running motor ramps down (not latched: the next operator may start it again);
+- flood: at most FLOOD_LIMIT commands in any FLOOD_WINDOW_S sliding window, counted over all
+  users, get past the gate; the rest are rejected at once (counted in `flooded`), so a runaway
+  client cannot keep the motor driver busy. `estop` and `reset` are never rate-limited.
 
 `Interlocks` is fed with time and measurements and returns acks and trips; it never sleeps,
 reads a clock or touches the network, so every rule is tested without a rig.
@@ -20,6 +23,7 @@ reads a clock or touches the network, so every rule is tested without a rig.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, replace
 
 from .commands import (ACCEPTED, DONE, REJECTED, Ack, Command, CommandError, check_args,
@@ -29,6 +33,7 @@ OK, ESTOP, TRIPPED = "ok", "estop", "tripped"
 STOPPED_RPM = 2.0  # below this the crank counts as stopped
 SPEED_TOLERANCE = (2.0, 0.02)  # done when |speed - target| <= max(2 rpm, 2 % of target)
 RECENT_IDS = 256  # ids remembered to reject a replayed or duplicated command
+UNLIMITED_OPS = ("estop", "reset")  # safety first: never refused for a flood
 
 
 @dataclass(frozen=True)
@@ -81,10 +86,14 @@ class Counters:
     bad_commands: int = 0
     trips: int = 0
     heartbeats: int = 0
+    flooded: int = 0  # rejected by the rate limit (also counted in `rejected`)
 
 
 class Interlocks:
     """Rig-side rules; see the module docstring. `now` is seconds since the Unix epoch."""
+
+    FLOOD_LIMIT = 20  # commands let through in any FLOOD_WINDOW_S, over all users
+    FLOOD_WINDOW_S = 1.0
 
     def __init__(self, limits, n_storeys: int, stroke_m: float, actuator_floor: int | None = 1):
         self.limits = limits
@@ -100,6 +109,9 @@ class Interlocks:
         self.counters = Counters()
         self._pending: _Pending | None = None
         self._recent: list[str] = []
+        # times of the commands let through the flood gate, oldest first: at most FLOOD_LIMIT,
+        # since refused ones are not kept (the state stays bounded however long a flood lasts)
+        self._gate: deque[float] = deque()
 
     # ---- commands ------------------------------------------------------------------------
 
@@ -112,6 +124,12 @@ class Interlocks:
     def submit(self, cmd: Command, now: float) -> list[Ack | Trip]:
         """Events of one decoded command: [rejected], or the done ack of a command it supersedes,
         accepted, and done (instant ops) or the e-stop trip."""
+        if self._flooded(cmd, now):
+            self.counters.flooded += 1
+            self.counters.rejected += 1
+            return [self._ack(cmd, REJECTED, now, reason=(
+                f"command flood: more than {self.FLOOD_LIMIT} commands in "
+                f"{self.FLOOD_WINDOW_S:g} s (this one refused)"))]
         reason = self._refusal(cmd, now)
         if reason:
             self.counters.rejected += 1
@@ -127,6 +145,20 @@ class Interlocks:
         self.counters.heartbeats += 1
         if user and user == self.lease_user:
             self.lease_seen = now
+
+    def _flooded(self, cmd: Command, now: float) -> bool:
+        """The rate limit, checked before anything else so that a refused command costs no
+        more than this. Every command let through counts, whatever its fate afterwards: the
+        gate limits the work a client can cause, not the commands it gets accepted."""
+        if cmd.op in UNLIMITED_OPS:
+            return False
+        gate = self._gate
+        while gate and gate[0] <= now - self.FLOOD_WINDOW_S:
+            gate.popleft()
+        if len(gate) >= self.FLOOD_LIMIT:
+            return True
+        gate.append(now)
+        return False
 
     def _refusal(self, cmd: Command, now: float) -> str:
         if cmd.id in self._recent:

@@ -187,3 +187,79 @@ def test_stop_is_done_when_the_crank_stands_still(il):
     assert il.update(T0 + 0.7, 150.0, 0.0) == []
     done = il.update(T0 + 1.2, 0.5, 0.0)
     assert [a.outcome for a in acks(done)] == ["stopped"]
+
+
+# ---- command flood ---------------------------------------------------------------------------
+
+FLOOD = Interlocks.FLOOD_LIMIT
+
+
+def flood_reason(ev) -> bool:
+    return statuses(ev) == [REJECTED] and ev[0].reason.startswith("command flood")
+
+
+def let_through(ev) -> bool:
+    """Accepted (an accepted motion command may also close the one it supersedes)."""
+    return ACCEPTED in statuses(ev) and REJECTED not in statuses(ev)
+
+
+def test_flood_of_set_speed_refused_after_the_limit(il):
+    dt = 0.2 / (3 * FLOOD)  # 3x the limit within 0.2 s
+    evs = [send(il, "set_speed", T0 + k * dt, rpm=100.0 + k) for k in range(3 * FLOOD)]
+    assert all(let_through(ev) for ev in evs[:FLOOD])
+    assert all(flood_reason(ev) for ev in evs[FLOOD:])
+    assert f"more than {FLOOD} commands in 1 s" in evs[-1][0].reason
+    assert il.drive.speed_rpm == 100.0 + FLOOD - 1  # the last one let through is in force
+    c = il.counters
+    assert c.flooded == 2 * FLOOD and c.accepted == FLOOD and c.rejected == 2 * FLOOD
+    assert il.snapshot()["counters"]["flooded"] == 2 * FLOOD
+
+
+def test_flood_is_counted_over_all_users(il):
+    # commands refused for another reason (lease) still used up the window
+    for k in range(FLOOD):
+        send(il, "set_speed", T0 + 0.001 * k, user="alice" if k == 0 else "bob", rpm=50.0)
+    ev = send(il, "stop", T0 + 0.1, user="alice")
+    assert flood_reason(ev) and il.counters.flooded == 1
+
+
+def test_estop_in_the_middle_of_a_flood_is_obeyed_at_once_and_reset_too(il):
+    t = T0
+    for k in range(2 * FLOOD):
+        t = T0 + 0.001 * k
+        send(il, "set_speed", t, rpm=300.0)
+    assert il.counters.flooded == FLOOD
+    ev = send(il, "estop", t + 0.001, user="bob")
+    assert let_through(ev) and any(isinstance(e, Trip) for e in ev)
+    assert il.status == ESTOP and il.drive.brake and il.drive.speed_rpm == 0.0
+    assert flood_reason(send(il, "set_speed", t + 0.002, rpm=300.0))
+    assert il.status == ESTOP
+    # reset is not rate-limited either (a flood must not keep a rig locked in e-stop)
+    ev = send(il, "reset", t + 0.003)
+    assert let_through(ev) and [a.outcome for a in acks(ev)][-1] == "reset"
+    assert il.status == OK and il.counters.flooded == FLOOD + 1
+
+
+def test_flood_window_recovers_after_one_second(il):
+    for k in range(FLOOD + 5):
+        send(il, "set_speed", T0 + 0.01 * k, rpm=200.0)
+    assert il.counters.flooded == 5
+    # 1 s after the first one let through, exactly one slot is free again
+    assert flood_reason(send(il, "set_speed", T0 + 0.999, rpm=210.0))
+    assert let_through(send(il, "set_speed", T0 + 1.0, rpm=220.0))
+    assert flood_reason(send(il, "set_speed", T0 + 1.001, rpm=230.0))
+    # after a quiet second the whole window is free
+    later = T0 + 2.5
+    evs = [send(il, "set_speed", later + 0.001 * k, rpm=240.0) for k in range(FLOOD)]
+    assert all(let_through(ev) for ev in evs)
+    assert flood_reason(send(il, "set_speed", later + 0.1, rpm=250.0))
+    assert il.drive.speed_rpm == 240.0
+
+
+def test_a_refused_flood_id_may_be_sent_again_later(il):
+    for k in range(FLOOD):
+        send(il, "stop", T0)
+    c = make_command("set_speed", {"rpm": 120.0}, user="alice", sent=T0)
+    assert flood_reason(il.submit(c, T0))
+    # the flood refusal did not record the id: the retry is not a "duplicate"
+    assert let_through(il.submit(c, T0 + 1.5))
