@@ -1,6 +1,7 @@
 """Open a source URL as one uniform ingest object.
 
-    sim[?rpm=300&seed=0]                 the simulated rig in-process, in real time, in a thread
+    sim[?rpm=0&seed=0]                   the simulated rig in this process (twin3d.inprocess_rig),
+                                         behind the same protocol as on a broker
     mqtt://host[:port][/rig_id]          a rig on a broker (mqtts:// with ?ca=FILE for TLS;
                                          credentials from TWIN3D_MQTT_USER / TWIN3D_MQTT_PASS)
     serial:///dev/ttyX[?baud=N]          a rig speaking `$D/$M` lines
@@ -112,12 +113,13 @@ class Ingest:
             self.counters["invalid"] += 1
             self.last_error = f"int16 block seq {b.seq} before a meta with scales"
             return None
+        if self._last_seq is not None and b.t0_ns <= self._last_t0_ns:
+            # a block from the past (replayed or duplicated, whatever its seq): time would run
+            # back, so it is dropped and counted, never drawn or recorded twice
+            self.counters["duplicates"] += 1
+            self.last_error = f"dropped a repeated block: seq {b.seq} after {self._last_seq}"
+            return None
         if self._last_seq is not None and b.seq != self._last_seq + 1:
-            if b.seq <= self._last_seq and b.t0_ns <= self._last_t0_ns:
-                # the same block again (a replayed or duplicated message): time would run back
-                self.counters["duplicates"] += 1
-                self.last_error = f"dropped a repeated block: seq {b.seq} after {self._last_seq}"
-                return None
             # a jump forward lost blocks; a jump back with time running on is a restarted rig
             self.counters["gaps"] += 1
             if b.seq > self._last_seq:
@@ -132,88 +134,24 @@ class Ingest:
         return Ingested(b, values, raw, t_recv_ns, t_rig_ns)
 
 
-# --- sim -------------------------------------------------------------------------------------
-
-class SimSource(Ingest):
-    """The simulated rig in a thread, producing one T3D1 block per block period, in real time:
-    it waits until a block's last sample time has come, then computes and hands it over."""
-
-    def __init__(self, scene, rpm: float = 300.0, seed: int = 0, queue_size: int = 256):
-        super().__init__("sim")
-        from ..physics import rig
-        from ..sim import SimulatedRig
-
-        self.scene = scene
-        self.rig = SimulatedRig(scene, seed=seed)
-        self.rig.set_command(rig.RigCommand(mode=rig.MODE_SPEED, speed_rpm=float(rpm),
-                                            ramp_rpm_per_s=scene.data.limits.max_accel_rpm_per_s))
-        self.block_samples = scene.data.sampling.block_samples
-        units = [scene.data.sensors[c].unit for c in self.rig.channels]
-        self.set_meta(t3d1.make_meta(self.rig.channels, units, self.rig.sample_rate,
-                                     self.block_samples, rig_id="sim"))
-        self._q: Inbox[tuple[bytes, int, int]] = Inbox(queue_size)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.seq = 0
-
-    def start(self) -> SimSource:
-        if self._thread is None:
-            from ..physics import warmup
-
-            warmup()  # compile (or load) the kernels before the clock starts
-            self._thread = threading.Thread(target=self._run, name="sim source", daemon=True)
-            self._thread.start()
-            self.status = "ok"
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
-
-    def _run(self) -> None:
-        wall0 = time.time_ns()
-        fs, n = self.rig.sample_rate, self.block_samples
-        while not self._stop.is_set():
-            t_end = wall0 + int(round((self.rig.t + n / fs) * 1e9))  # after this block's samples
-            delay = (t_end - time.time_ns()) * 1e-9
-            if delay > 0 and self._stop.wait(delay):
-                return
-            blk = self.rig.advance(n)
-            t0_ns = wall0 + int(round(blk.t0 * 1e9))
-            raw = t3d1.encode(self.seq, t0_ns, fs, blk.readings)
-            self.seq += 1
-            item = (raw, time.time_ns(), t0_ns + int(round((n - 1) * 1e9 / fs)))
-            self._q.put(item)  # the consumer stalled: the oldest is dropped and counted
-            self.counters["overflows"] = self._q.overflows
-            self._ready.set()
-
-    def poll(self, max_blocks: int = 10_000) -> list[Ingested]:
-        out = []
-        for raw, t_recv, t_rig in self._q.drain(max_blocks):
-            it = self._accept(raw, t_recv, t_rig)
-            if it is not None:
-                out.append(it)
-        return out
-
-
 # --- mqtt ------------------------------------------------------------------------------------
 
 class MqttSource(Ingest):
-    """Blocks from `twin3d/<rig_id>/data`, the retained meta and state; acks go to `events`."""
+    """Blocks from `twin3d/<rig_id>/data`, the retained meta and state; acks go to `events` and
+    to every callable in `ack_listeners` (the twin's commander).
 
-    def __init__(self, url: str, host: str, port: int, rig_id: str, tls=None,
-                 username: str | None = None, password: str | None = None,
-                 queue_size: int = 4096):
+    `link` is a `twin3d.io.mqtt_link.MqttLink` on a broker, or a `twin3d.io.loopback`
+    link to a rig in this process: the same protocol either way."""
+
+    def __init__(self, url: str, link, rig_id: str):
         super().__init__(url)
-        from .mqtt_link import MqttLink, Topics
+        from .mqtt_link import Topics
 
         self.topics = Topics.for_rig(rig_id)
-        self.link = MqttLink(host, port, username=username, password=password, tls=tls,
-                             subscriptions=[self.topics.data, self.topics.meta,
-                                            self.topics.state, self.topics.ack],
-                             queue_size=queue_size)
+        self.link = link
+        for t in (self.topics.data, self.topics.meta, self.topics.state, self.topics.ack):
+            link.subscribe(t)
+        self.ack_listeners: list = []
         self._pending: deque = deque()
 
     def start(self) -> MqttSource:
@@ -253,6 +191,9 @@ class MqttSource(Ingest):
                     self.events.append({"kind": "state", **obj})
             elif m.topic == self.topics.ack:
                 obj = m.json()
+                if isinstance(obj, dict):
+                    for listener in self.ack_listeners:
+                        listener(obj)
                 self.events.append({"kind": "ack", **(obj if isinstance(obj, dict)
                                                       else {"raw": m.payload.decode(
                                                           "utf-8", "replace")})})
@@ -442,8 +383,10 @@ def open_source(url: str, scene=None) -> Ingest:
     if url == "sim" or url.startswith("sim?"):
         if scene is None:
             raise ValueError("source 'sim' needs a scene")
+        from ..inprocess_rig import SimSource  # the rig is not I/O: it lives in twin3d
+
         q = parse_qs(url.partition("?")[2])
-        return SimSource(scene, rpm=_query_float(q, "rpm", 300.0, 0.0,
+        return SimSource(scene, rpm=_query_float(q, "rpm", 0.0, 0.0,
                                                  scene.data.limits.max_speed_rpm, url),
                          seed=int(_query_float(q, "seed", 0, 0, 2**31, url)))
     if url.startswith("replay:"):
@@ -470,9 +413,12 @@ def open_source(url: str, scene=None) -> Ingest:
         q = parse_qs(parts.query)
         tls = Tls(ca_certs=q["ca"][-1] if "ca" in q else None) if parts.scheme == "mqtts" \
             else None
-        return MqttSource(url, parts.hostname, port, rig_id, tls=tls,
-                          username=os.environ.get("TWIN3D_MQTT_USER"),
-                          password=os.environ.get("TWIN3D_MQTT_PASS"))
+        from .mqtt_link import MqttLink
+
+        link = MqttLink(parts.hostname, port, tls=tls,
+                        username=os.environ.get("TWIN3D_MQTT_USER"),
+                        password=os.environ.get("TWIN3D_MQTT_PASS"))
+        return MqttSource(url, link, rig_id)
     if parts.scheme == "serial":
         if not parts.path:
             raise ValueError(f"source {url!r}: no device path (expected serial:///dev/ttyX)")

@@ -30,7 +30,7 @@ import scipy.linalg
 import scipy.optimize
 
 from .params import ActuatorParams
-from .structure import LinearModel
+from .structure import LinearModel, with_oscillator
 
 
 @dataclass(frozen=True)
@@ -53,19 +53,12 @@ def plant(model: LinearModel, act: ActuatorParams) -> Plant:
         raise ValueError(f"actuator floor must be 1..{n}, got {act.floor}")
     f = act.floor - 1
     m = n + 1
-    Ms = model.M.copy()
-    Ms[f, f] += act.base_mass_kg
-    M = np.zeros((m, m))
-    M[:n, :n] = Ms
-    M[n, n] = act.proof_mass_kg
-    K = np.zeros((m, m))
-    C = np.zeros((m, m))
-    K[:n, :n] = model.K
-    C[:n, :n] = model.C
-    pair = np.zeros(m)  # the suspension and the coil act on floor f and the proof mass
+    full = with_oscillator(model, act.floor, act.base_mass_kg, act.proof_mass_kg,
+                           act.stiffness_n_per_m, act.damping_ns_per_m)
+    M, K, C = full.M, full.K, full.C
+    Ms = M[:n, :n].copy()
+    pair = np.zeros(m)  # the coil acts on floor f and the proof mass, as the suspension does
     pair[f], pair[n] = 1.0, -1.0
-    K += act.stiffness_n_per_m * np.outer(pair, pair)
-    C += act.damping_ns_per_m * np.outer(pair, pair)
     Minv = np.linalg.inv(M)
     A = np.zeros((2 * m, 2 * m))
     A[:m, m:] = np.eye(m)

@@ -31,14 +31,16 @@ def _check(stroke_m: float, gear_ratio: float) -> None:
         raise ValueError(f"gear_ratio must be > 0, got {gear_ratio!r}")
 
 
-def drift_frf(model: LinearModel, frequency_hz) -> np.ndarray:
-    """Complex storey drift per unit base acceleration, (n_freq, N), m per m/s^2."""
+def drift_frf(model: LinearModel, frequency_hz, storeys: int | None = None) -> np.ndarray:
+    """Complex storey drift per unit base acceleration, (n_freq, storeys), m per m/s^2. The
+    first `storeys` degrees of freedom (default all) are floors; any after them (a device's
+    moving mass, structure.with_oscillator) shape the response but have no drift."""
     h = frf(model, frequency_hz, excitation="base", output="displacement")
-    return np.diff(h, axis=1, prepend=0.0)
+    return np.diff(h[:, :storeys], axis=1, prepend=0.0)
 
 
-def steady_drift_m(model: LinearModel, stroke_m: float, crank_rpm, gear_ratio: float = 1.0
-                   ) -> np.ndarray:
+def steady_drift_m(model: LinearModel, stroke_m: float, crank_rpm, gear_ratio: float = 1.0,
+                   storeys: int | None = None) -> np.ndarray:
     """Amplitude of each inter-storey drift (m) at the crank's steady state.
 
     Parameters
@@ -51,6 +53,8 @@ def steady_drift_m(model: LinearModel, stroke_m: float, crank_rpm, gear_ratio: f
         Steady crank speed (rpm).
     gear_ratio : float
         Motor turns per crank turn; checked, but it does not enter (the speed is the crank's).
+    storeys : int, optional
+        How many leading degrees of freedom are floors (see `drift_frf`); default all.
 
     Returns
     -------
@@ -61,16 +65,17 @@ def steady_drift_m(model: LinearModel, stroke_m: float, crank_rpm, gear_ratio: f
     if not np.all(np.isfinite(rpm)) or np.any(rpm < 0):
         raise ValueError(f"crank_rpm must be finite and >= 0, got {crank_rpm!r}")
     w = np.atleast_1d(rpm) * RPM
-    drift = stroke_m * w[:, None] ** 2 * np.abs(drift_frf(model, w / (2 * np.pi)))
+    drift = stroke_m * w[:, None] ** 2 * np.abs(drift_frf(model, w / (2 * np.pi), storeys))
     return drift[0] if rpm.ndim == 0 else drift
 
 
-def _worst(model: LinearModel, stroke_m: float, rpm) -> np.ndarray:
-    return steady_drift_m(model, stroke_m, np.atleast_1d(rpm)).max(axis=1)
+def _worst(model: LinearModel, stroke_m: float, rpm, storeys: int | None) -> np.ndarray:
+    return steady_drift_m(model, stroke_m, np.atleast_1d(rpm), storeys=storeys).max(axis=1)
 
 
 def max_safe_speed_rpm(model: LinearModel, stroke_m: float, drift_limit_m: float,
-                       rpm_max: float, gear_ratio: float = 1.0) -> list[tuple[float, float]]:
+                       rpm_max: float, gear_ratio: float = 1.0, storeys: int | None = None
+                       ) -> list[tuple[float, float]]:
     """Forbidden crank-speed bands (lo, hi) in rpm, within [0, rpm_max], where the largest
     steady-state storey drift exceeds drift_limit_m.
 
@@ -93,26 +98,28 @@ def max_safe_speed_rpm(model: LinearModel, stroke_m: float, drift_limit_m: float
     for fr, z in zip(f * 60.0, zeta):
         lo, hi = fr * (1 - 4 * z) - 1e-3, fr * (1 + 4 * z) + 1e-3
         if lo < rpm_max:
-            res = scipy.optimize.minimize_scalar(lambda s: -_worst(model, stroke_m, s)[0],
+            res = scipy.optimize.minimize_scalar(lambda s: -_worst(model, stroke_m, s, storeys)[0],
                                                  bounds=(max(lo, 0.0), min(hi, rpm_max)),
                                                  method="bounded", options={"xatol": 1e-6})
             peaks.append(float(res.x))
     grid = np.unique(np.concatenate([grid, peaks]))
-    g = _worst(model, stroke_m, grid) - drift_limit_m
+    g = _worst(model, stroke_m, grid, storeys) - drift_limit_m
     bands: list[tuple[float, float]] = []
     start = None
     for i in range(grid.size):
         if g[i] > 0 and start is None:
-            start = 0.0 if i == 0 else _edge(model, stroke_m, drift_limit_m, grid[i - 1], grid[i])
+            start = 0.0 if i == 0 else _edge(model, stroke_m, drift_limit_m, grid[i - 1], grid[i],
+                                                     storeys)
         elif g[i] <= 0 and start is not None:
-            bands.append((start, _edge(model, stroke_m, drift_limit_m, grid[i - 1], grid[i])))
+            bands.append((start, _edge(model, stroke_m, drift_limit_m, grid[i - 1], grid[i],
+                                       storeys)))
             start = None
     if start is not None:
         bands.append((start, float(rpm_max)))
     return bands
 
 
-def _edge(model, stroke_m, limit, a, b) -> float:
+def _edge(model, stroke_m, limit, a, b, storeys) -> float:
     """Speed between a and b where the worst drift crosses the limit."""
-    return float(scipy.optimize.brentq(lambda s: _worst(model, stroke_m, s)[0] - limit, a, b,
-                                       xtol=1e-6))
+    return float(scipy.optimize.brentq(lambda s: _worst(model, stroke_m, s, storeys)[0] - limit,
+                                       a, b, xtol=1e-6))

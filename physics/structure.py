@@ -60,6 +60,29 @@ class LinearModel:
         return A, B
 
 
+def with_oscillator(model: LinearModel, floor: int, base_mass_kg: float, mass_kg: float,
+                    stiffness_n_per_m: float, damping_ns_per_m: float) -> LinearModel:
+    """The structure carrying a device on `floor` (1-based): its base mass adds to the floor,
+    its moving mass is one more degree of freedom (the last), hung from that floor by a spring
+    and a damper. An inertial actuator with its coil open is exactly this; tuned near a mode
+    it splits that mode in two (the lab's 6.5 Hz actuator splits mode 1)."""
+    n = model.n
+    if not 1 <= floor <= n:
+        raise ValueError(f"device floor must be 1..{n}, got {floor}")
+    f = floor - 1
+    M = np.zeros((n + 1, n + 1))
+    M[:n, :n] = model.M
+    M[f, f] += base_mass_kg
+    M[n, n] = mass_kg
+    pair = np.zeros(n + 1)  # the spring and damper act between the floor and the moving mass
+    pair[f], pair[n] = 1.0, -1.0
+    K = np.zeros((n + 1, n + 1))
+    C = np.zeros((n + 1, n + 1))
+    K[:n, :n], C[:n, :n] = model.K, model.C
+    return LinearModel(M=M, C=C + damping_ns_per_m * np.outer(pair, pair),
+                       K=K + stiffness_n_per_m * np.outer(pair, pair))
+
+
 @dataclass(frozen=True)
 class Modes:
     """Undamped natural frequencies, damping ratios and mass-normalised mode shapes."""

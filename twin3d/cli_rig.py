@@ -73,7 +73,8 @@ def cmd_rig(args) -> int:
     if args.mqtt is not None:
         host, port = _hostport(args.mqtt, "--mqtt")
         user, password = _credentials(args.auth, "--auth")
-        transport = MqttTransport(host, port, args.rig_id, user, password, _tls(args.tls_ca))
+        transport = MqttTransport.connect(host, port, args.rig_id, user, password,
+                                          _tls(args.tls_ca))
         where = f"mqtt://{host}:{port} topics twin3d/{args.rig_id}/"
         if not transport.wait_ready(args.connect_timeout):
             err = transport.link.last_error or "no answer"

@@ -55,15 +55,16 @@ def dry_run(cmd: Command, scene: Scene, stroke_m: float | None = None,
 def _speed(cmd, scene, args, stroke_m, profile) -> DryRun:
     from .physics.safety import max_safe_speed_rpm, steady_drift_m
 
-    model = scene.model(profile)
+    model = scene.rig_model(profile)  # with the actuator it carries: it moves mode 1
+    n = scene.n_storeys
     stroke = scene.data.crank.stroke_m if stroke_m is None else float(stroke_m)
     rpm = float(args["rpm"])
     limit = scene.data.limits.drift_limit_m
-    drift = steady_drift_m(model, stroke, rpm, scene.data.crank.gear_ratio)
+    drift = steady_drift_m(model, stroke, rpm, scene.data.crank.gear_ratio, storeys=n)
     worst = int(np.argmax(drift))
     # bands the ramp crosses on the way are reported, not refused: a ramp passes through them
     bands = [(round(lo, 1), round(hi, 1)) for lo, hi in
-             max_safe_speed_rpm(model, stroke, limit, max(rpm, 1e-6)) if hi < rpm]
+             max_safe_speed_rpm(model, stroke, limit, max(rpm, 1e-6), storeys=n) if hi < rpm]
     detail = {"drift_m": [float(d) for d in drift], "stroke_m": stroke, "rpm": rpm,
               "bands_crossed_rpm": bands}
     if drift[worst] > limit:

@@ -26,7 +26,7 @@ import json
 import os
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -48,6 +48,9 @@ AMBIENT_BAND_HZ = (1.0, 80.0)
 AMBIENT_RMS = 0.02  # m/s^2
 AMBIENT_LOOP_S = 20.0
 STATE_EVERY_S = 0.25
+# Commands taken from the inbox per block (50 ms): a command costs ~60 us, so a flood costs at
+# most ~15 ms of each block; the interlocks' rate limit refuses all but 20 a second anyway.
+COMMANDS_PER_BLOCK = 250
 
 
 def _fit_stiffness(mass, stiffness, damping, targets_hz) -> np.ndarray:
@@ -105,7 +108,8 @@ class RigCore:
         model, self.truth = truth_model(scene, truth)
         self.sim.system = rig.build_rig(model, scene.motor_params(), scene.crank_params(),
                                         scene.actuator_params())
-        self.truth_hz = modal_analysis(model).frequencies_hz
+        # what a tracker should find: the frame with the actuator hung on it (coil open)
+        self.truth_hz = modal_analysis(scene.carried(model)).frequencies_hz
         act = scene.data.actuator
         self.interlocks = Interlocks(scene.data.limits, scene.n_storeys,
                                      scene.data.crank.stroke_m,
@@ -123,6 +127,15 @@ class RigCore:
         self._accel_cols = [j for j, s in enumerate(self.sim.sensors.values())
                             if s.quantity in ("table_acceleration", "floor_acceleration")]
         self._applied = None
+
+    def start_running(self, rpm: float) -> None:
+        """Start with the motor running at `rpm` (as if from the rig's own panel): no lease is
+        taken, so no operator's heartbeat is needed to keep it running."""
+        lim = self.scene.data.limits
+        if not 0 <= rpm <= lim.max_speed_rpm:
+            raise ValueError(f"start speed {rpm:g} rpm outside 0..{lim.max_speed_rpm:g} rpm")
+        il = self.interlocks
+        il.drive = replace(il.drive, speed_rpm=float(rpm), ramp_rpm_per_s=lim.max_accel_rpm_per_s)
 
     # ---- inputs --------------------------------------------------------------------------
 
@@ -249,25 +262,40 @@ class RigCore:
 # ---- transports --------------------------------------------------------------------------
 
 class MqttTransport:
-    """The rig on an MQTT broker: data, retained meta and state (last will: lost), cmd, ack."""
+    """The rig on an MQTT broker: data, retained meta and state (last will: lost), cmd, ack.
 
-    def __init__(self, host: str, port: int, rig_id: str, username: str | None = None,
-                 password: str | None = None, tls=None):
-        from .io.mqtt_link import MqttLink, Topics, Will
+    `link` is an `MqttLink` (`MqttTransport.connect`) or a loopback link to a twin in this
+    process (`twin3d.inprocess_rig`); the rig cannot tell them apart."""
+
+    def __init__(self, link, rig_id: str):
+        from .io.mqtt_link import Topics
 
         self.topics = Topics.for_rig(rig_id)
-        will = Will(self.topics.state, json.dumps({"status": "lost", "rig_id": rig_id}))
-        self.link = MqttLink(host, port, client_id=f"twin3d-rig-{rig_id}-{os.getpid()}",
-                             username=username, password=password, tls=tls, will=will,
-                             subscriptions=(self.topics.cmd, self.topics.heartbeat))
-        self.link.start()
+        self.link = link
+        link.subscribe(self.topics.cmd, qos=1)
+        link.subscribe(self.topics.heartbeat, qos=0)
+        link.start()
+
+    @staticmethod
+    def will(rig_id: str):
+        from .io.mqtt_link import Topics, Will
+
+        return Will(Topics.for_rig(rig_id).state, json.dumps({"status": "lost", "rig_id": rig_id}))
+
+    @classmethod
+    def connect(cls, host: str, port: int, rig_id: str, username: str | None = None,
+                password: str | None = None, tls=None) -> MqttTransport:
+        from .io.mqtt_link import MqttLink
+
+        return cls(MqttLink(host, port, client_id=f"twin3d-rig-{rig_id}-{os.getpid()}",
+                            username=username, password=password, tls=tls,
+                            will=cls.will(rig_id)), rig_id)
 
     def wait_ready(self, timeout: float) -> bool:
         return self.link.wait_connected(timeout)
 
     def start(self, core: RigCore) -> None:
-        self.link.subscribe(self.topics.cmd, qos=1)
-        self.link.subscribe(self.topics.heartbeat, qos=0)
+        self._overflows_seen = self.link.counters.overflows
         self._meta = json.dumps(core.meta())
         self._meta_for = -1  # connection count the retained meta was last published on
 
@@ -280,7 +308,12 @@ class MqttTransport:
 
     def poll(self, core: RigCore, now: float) -> list:
         events = []
-        for m in self.link.drain(1000):
+        lost = self.link.counters.overflows - self._overflows_seen
+        if lost:  # a flood overran the inbox: those commands get no ack, so say so
+            self._overflows_seen += lost
+            core._audit("inbox_overflow", dropped=lost, total=self._overflows_seen)
+        # a bounded share of each block: a flood slows the command path, never the data
+        for m in self.link.drain(COMMANDS_PER_BLOCK):
             if m.retain:
                 continue  # a retained command is stale by definition
             if m.topic == self.topics.cmd:
@@ -300,6 +333,7 @@ class MqttTransport:
             if isinstance(e, Ack):
                 self.link.publish(self.topics.ack, e.to_json(), qos=1)
         if state is not None:
+            state["inbox_overflows"] = self.link.counters.overflows
             self.link.publish(self.topics.state, json.dumps(state), qos=1, retain=True)
 
     def close(self, core: RigCore, now: float) -> None:
@@ -406,22 +440,34 @@ class PtyTransport:
 # ---- the loop ----------------------------------------------------------------------------
 
 def run_rig(core: RigCore, transport, seconds: float | None = None,
-            log=None, clock=time.time, sleep=time.sleep) -> dict:
-    """Run at real time until `seconds` of rig time have passed (None: until SIGTERM/SIGINT)."""
-    stop = {"flag": False}
+            log=None, clock=time.time, sleep=time.sleep, stop=None) -> dict:
+    """Run at real time until `seconds` of rig time have passed, or until `stop` (a
+    threading.Event) is set, or SIGTERM/SIGINT when run on the main thread.
 
-    def on_term(signum, frame):
-        stop["flag"] = True
+    Each block is computed and sent once its last sample's time has come, as an acquisition
+    card would deliver it; the rig clock starts when the loop does."""
+    import threading
 
-    old = signal.signal(signal.SIGTERM, on_term)
-    transport.start(core)
-    core._audit("start", truth=core.truth, scene=core.scene.data.name)
+    flag = threading.Event() if stop is None else stop
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, lambda signum, frame: flag.set()) if main else None
     block_s = core.block_samples / core.sim.sample_rate
     wall0 = clock()
+    if core.seq == 0:
+        core.start_ns = int(round(wall0 * 1e9)) - int(round(core.sim.t * 1e9))
+    transport.start(core)
+    core._audit("start", truth=core.truth, scene=core.scene.data.name)
     next_state = 0.0
     late = 0
+    t_origin = core.sim.t
     try:
-        while not stop["flag"] and (seconds is None or core.sim.t < seconds - 1e-9):
+        while not flag.is_set() and (seconds is None or core.sim.t < seconds - 1e-9):
+            lag = wall0 + (core.sim.t - t_origin) + block_s - clock()
+            if lag > 0:
+                if flag.wait(lag) if stop is not None else sleep(lag):
+                    break
+            elif lag < -block_s:
+                late += 1
             now = clock()
             events = transport.poll(core, now)
             out = core.step(now)
@@ -434,15 +480,11 @@ def run_rig(core: RigCore, transport, seconds: float | None = None,
             if log:
                 for e in events:
                     log(json.dumps(e.to_dict()))
-            lag = wall0 + core.sim.t - clock()
-            if lag > 0:
-                sleep(lag)
-            elif lag < -block_s:
-                late += 1
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, old)
+        if main:
+            signal.signal(signal.SIGTERM, old)
         now = clock()
         core._audit("stop", seconds=core.sim.t, blocks=core.seq)
         transport.close(core, now)

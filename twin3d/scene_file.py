@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from .physics.params import ActuatorParams, CrankParams, MotorParams
-from .physics.structure import LinearModel, leg_storey_stiffness, rayleigh_damping
+from .physics.structure import (LinearModel, leg_storey_stiffness, rayleigh_damping,
+                                with_oscillator)
 from .schema import SchemaError, build, spec
 
 SCENES_DIR = Path(__file__).resolve().parent.parent / "scenes"
@@ -196,6 +197,19 @@ class Scene:
             raise SchemaError(str(self.path), "profile", "unknown profile", name,
                               ", ".join(sorted(self.data.profiles)))
         return profile_model(self.data.profiles[name], self.n_storeys)
+
+    def carried(self, model: LinearModel) -> LinearModel:
+        """`model` as the rig carries it: with the installed actuator hung on its floor, coil
+        open (one more degree of freedom, the last); unchanged when none is installed."""
+        a = self.data.actuator
+        if not a.installed:
+            return model
+        return with_oscillator(model, a.floor, a.base_mass_kg, a.proof_mass_kg,
+                               a.stiffness_n_per_m, a.damping_ns_per_m)
+
+    def rig_model(self, profile: str | None = None) -> LinearModel:
+        """The model of the structure the live twin estimates: `carried(model(profile))`."""
+        return self.carried(self.model(profile))
 
     def cubic_stiffness(self, profile: str | None = None) -> np.ndarray:
         p = self.data.profiles[profile or self.data.model.active]

@@ -35,6 +35,20 @@ def test_matches_direct_solve(rpm):
                                rtol=1e-10)
 
 
+def test_storeys_leave_a_carried_device_out_of_the_drift():
+    """The frame with an oscillator on floor 1 (structure.with_oscillator): the device's mass
+    shapes the response, but only the three storeys have a drift (dense solve of the 4 DOF)."""
+    from twin3d.physics.structure import with_oscillator
+
+    carried = with_oscillator(MODEL, 1, 0.5, 1.0, 1670.0, 5.0)
+    for rpm in (300.0, 346.8, 411.8):
+        w = rpm * 2 * np.pi / 60
+        D = carried.K - w**2 * carried.M + 1j * w * carried.C
+        u = np.linalg.solve(D, -carried.M @ np.ones(4) * STROKE * w**2)
+        np.testing.assert_allclose(steady_drift_m(carried, STROKE, rpm, storeys=3),
+                                   np.abs(np.diff(u[:3], prepend=0.0)), rtol=1e-10)
+
+
 def test_single_storey_closed_form():
     """m u'' + c u' + k u = -m a_g, a_g = -r w^2 sin(w t): |u| = m r w^2 / |k - m w^2 + j c w|."""
     m, k, c = 5.0, 40000.0, 8.0
