@@ -23,9 +23,11 @@ Why not peak picking on a Welch H1: the rig's mode 1 (6.2 Hz, 0.34 % damping) ri
 a stochastic subspace method: the input is measured, so a linear least-squares input-output
 fit is simpler, deterministic and cheap (a few ms per update).
 
-A frequency is claimed only when (1) the input excites the mode's search band (median of the
-table's spectrum there at least `min_excitation` times its peak below the highest band: a pure
-crank harmonic excites one frequency only), (2) the model explains the floors (simulated output
+A frequency is claimed only when (1) the input excites the mode's search band: the median of
+the table's spectrum there is at least `min_snr` times the table sensor's noise density when
+that noise is known, else at least `min_excitation` times the spectrum's peak below the highest
+band (a pure crank harmonic excites one frequency only; the noise test also claims the modes
+while a crank harmonic towers over the ambient shaking), (2) the model explains the floors (simulated output
 of the fitted model vs measured, fit >= `min_fit`: sensor noise alone fits about 0), and (3) a
 pole with damping below `max_damping` lies in the band (the least damped is taken). Otherwise
 that mode is NaN ("not identified this update") and the alarm ignores it: a missing estimate is
@@ -41,7 +43,7 @@ import scipy.linalg
 import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 
-STEIGLITZ_MCBRIDE_ITERATIONS = 6
+STEIGLITZ_MCBRIDE_ITERATIONS = 4
 
 
 class FrequencyTracker:
@@ -65,12 +67,17 @@ class FrequencyTracker:
         the gap to the neighbouring modes).
     min_fit, min_excitation, max_damping : float
         The thresholds a frequency must pass to be claimed (see the module doc).
+    input_noise_rms : float, optional
+        Rms of the table accelerometer's noise. Given, a band counts as excited when its median
+        spectral density is at least `min_snr` times that noise's; a running crank's harmonic
+        then no longer hides the ambient shaking in the other bands.
     """
 
     def __init__(self, fs: float, model_frequencies_hz, window_s: float = 20.0,
                  update_s: float = 1.0, alarm_percent: float = 2.0,
                  search_fraction: float = 0.15, min_fit: float = 0.5,
-                 min_excitation: float = 1e-3, max_damping: float = 0.2) -> None:
+                 min_excitation: float = 1e-3, max_damping: float = 0.2,
+                 input_noise_rms: float | None = None, min_snr: float = 10.0) -> None:
         self.fs = float(fs)
         if not (np.isfinite(self.fs) and self.fs > 0):
             raise ValueError(f"fs must be > 0 Hz, got {fs!r}")
@@ -98,6 +105,10 @@ class FrequencyTracker:
         self.alarm_percent = float(alarm_percent)
         self.min_fit = float(min_fit)
         self.min_excitation = float(min_excitation)
+        self.min_snr = float(min_snr)
+        # one-sided density of the sensor's white noise; the decimating filter keeps it in band
+        self._noise_psd = (None if input_noise_rms is None
+                           else 2.0 * float(input_noise_rms) ** 2 / self.fs)
         self.max_damping = float(max_damping)
         gaps = np.diff(f) / 2
         lo_gap = np.concatenate([[np.inf], gaps])
@@ -115,9 +126,10 @@ class FrequencyTracker:
 
     # ---- streaming ---------------------------------------------------------------------------
 
-    def push(self, table_acc, floor_acc) -> list[float] | None:
-        """Append new samples; return a new estimate (Hz per mode, NaN if not identified) when
-        one is due, else None."""
+    def append(self, table_acc, floor_acc) -> bool:
+        """Append new samples (cheap); True when an estimate is due. `push` then identifies at
+        once; a live feed may instead hand `window_data()` to a worker and `accept` the result,
+        so that the frame loop never waits for a fit."""
         x = np.asarray(table_acc, dtype=np.float64).reshape(-1)
         y = np.asarray(floor_acc, dtype=np.float64)
         y = y.reshape(-1, 1) if y.ndim == 1 else y
@@ -140,10 +152,25 @@ class FrequencyTracker:
         self._filled = min(self.window, self._filled + m)
         self._since += n
         if self._filled < self.window or self._since < self.update:
-            return None
+            return False
         self._since = 0
+        return True
+
+    def push(self, table_acc, floor_acc) -> list[float] | None:
+        """Append new samples; return a new estimate (Hz per mode, NaN if not identified) when
+        one is due, else None."""
+        if not self.append(table_acc, floor_acc):
+            return None
+        return self.accept(self.identify(*self.window_data()))
+
+    def window_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the window, oldest sample first: what `identify` takes."""
         order = (self._head + np.arange(self.window)) % self.window
-        self.last, self.damping, self.fit = self.identify(self._x[order], self._y[order])
+        return self._x[order], self._y[order]
+
+    def accept(self, result) -> list[float]:
+        """Take an `identify` result (computed here or by a worker) as the latest estimate."""
+        self.last, self.damping, self.fit = result
         return [float(v) for v in self.last]
 
     # ---- one window --------------------------------------------------------------------------
@@ -179,7 +206,9 @@ class FrequencyTracker:
         for r in range(nm):
             lo, hi = self._band_lo[r], self._band_hi[r]
             in_band = (psd_f >= lo) & (psd_f <= hi)
-            if not in_band.any() or np.median(psd[in_band]) < self.min_excitation * ref:
+            floor = (self.min_excitation * ref if self._noise_psd is None
+                     else self.min_snr * self._noise_psd)
+            if not in_band.any() or np.median(psd[in_band]) < floor:
                 continue
             cand = np.flatnonzero((pole_f >= lo) & (pole_f <= hi) & (pole_z > 0)
                                   & (pole_z < self.max_damping))
@@ -222,8 +251,9 @@ def _arx(x: np.ndarray, y: np.ndarray, na: int) -> tuple[np.ndarray, np.ndarray]
     A = rows.reshape(k * (n - na), -1)
     rhs = rhs.reshape(-1)
     # Normal equations on unit-norm columns: 4x faster than an SVD solve here and, with the
-    # sensor noise keeping the lagged regressors independent, just as accurate; a singular
-    # Gram matrix (noise-free data, more orders than the data hold) falls back to lstsq.
+    # sensor noise keeping the lagged regressors independent, just as accurate; an
+    # ill-conditioned Gram matrix (extra orders on clean or prefiltered data) goes to lstsq,
+    # whose rank-revealing solve keeps the spurious directions out of the poles.
     scale = 1.0 / np.maximum(np.sqrt(np.sum(A * A, axis=0)), np.finfo(float).tiny)
     As = A * scale
     try:

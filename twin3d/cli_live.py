@@ -36,14 +36,16 @@ def _monitor(feed, seconds: float, progress) -> dict:
     next_print = time.monotonic() + 1.0
     while time.monotonic() < end and not ingest.finished:
         ingest.wait(min(0.05, max(end - time.monotonic(), 0.0)))
-        st = feed.step()
+        feed.advance()
         if progress and time.monotonic() >= next_print:
             next_print += 1.0
+            st = feed.state()
             c = st.counters
             progress(f"t {st.t:7.2f} s | blocks {c['blocks']} gaps {c['gaps']} crc "
                      f"{c['crc_errors']} invalid {c['invalid']} | {ingest.status} | "
                      f"floor 3 {1e3 * st.floor_disp_m[-1]:+.3f} mm | "
                      f"p50 {feed.latency_ms(50) or float('nan'):.2f} ms")
+    feed.settle()
     st = feed.step()
     c = st.counters
     return {"source": ingest.url, "seconds": seconds, "status": ingest.status,

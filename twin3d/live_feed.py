@@ -3,7 +3,8 @@
 
 Per frame: drain the source's queue; for every block run the steady-state Kalman filter
 (`physics.estimator`: the modal model driven by the measured table acceleration, corrected by
-the floor accelerations); push the accelerations into the natural-frequency tracker; integrate
+the floor accelerations); push the accelerations into the natural-frequency tracker (its fits
+run in a worker thread, so a frame never waits for one); integrate
 the motor speed into the rotor and crank angles; keep a short history for the plots. When the
 source carries no floor accelerometers the model runs open loop, driven by the table
 acceleration alone (exact discretisation, `physics.lti`), and says so in `mode`.
@@ -35,9 +36,22 @@ TABLE_HIGHPASS_HZ = 0.3  # the table displacement is shown from acceleration, wi
 class LiveFeed:
     def __init__(self, source: str | Ingest, scene: Scene, profile: str | None = None,
                  history_s: float = 10.0, track_window_s: float = 10.0,
-                 latency_window: int = 10_000, start: bool = True):
+                 latency_window: int = 10_000, start: bool = True, commands: bool = True,
+                 user: str | None = None, audit=None, script=None):
         self.scene = scene
+        # script(t) -> caption or None, called every frame: a scripted operator (the demo)
+        self.script = script
+        self.label = ""
+        self.last_seq: int | None = None  # of the newest block taken in
         self.ingest = open_source(source, scene) if isinstance(source, str) else source
+        # a rig reached through the MQTT protocol (a broker, or the in-process rig) can be
+        # commanded: the motor panel's sink, with the dry run, acks and heartbeats
+        self._pool = self._fit = None  # the tracker's worker and its fit in progress
+        self.commander = None
+        if commands and hasattr(self.ingest, "ack_listeners"):
+            from .commander import Commander
+
+            self.commander = Commander(self.ingest, scene, user=user, audit=audit)
         # the structure as the rig carries it: the actuator (coil open) is one more degree of
         # freedom, and tuned at 6.5 Hz it splits mode 1 in two; a bare-frame model would read
         # the split pair as one mode some 10 % off and raise a false alarm
@@ -76,6 +90,8 @@ class LiveFeed:
 
     def close(self) -> None:
         self.ingest.stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     # --- set-up once the channels are known ---------------------------------------------------
 
@@ -108,8 +124,11 @@ class LiveFeed:
             from .physics.frequency_tracking import FrequencyTracker
 
             window = max(self.track_window_s, 8.0 / min(self.model_hz))
+            table_noise = sensors[channels[self.col_table]].noise_rms \
+                if channels[self.col_table] in sensors else None
             self.tracker = FrequencyTracker(fs, self.model_hz, window_s=window,
-                                            update_s=min(1.0, window / 2))
+                                            update_s=min(1.0, window / 2),
+                                            input_noise_rms=table_noise or None)
         elif self.col_table is not None:
             # no floor sensors: the model driven open loop by the measured table acceleration
             A, B = self.model.state_matrices()
@@ -136,6 +155,7 @@ class LiveFeed:
         if self._layout_key != (channels, b.fs):
             self._layout(channels, b.fs)
         v = it.values
+        self.last_seq = b.seq
         if self._t_first_ns is None:
             self._t_first_ns = b.t0_ns
         t = (b.t0_ns - self._t_first_ns) * 1e-9 + np.arange(b.n_samples) / b.fs
@@ -148,15 +168,10 @@ class LiveFeed:
                 y = v[:, self.col_floors]
                 u, _ = estimate(self.est, self.est_state, ag, y)
                 self._floor_disp = u[-1, :self.n].copy()
-                if self.tracker is not None:
-                    f = self.tracker.push(ag, y)
-                    if f is not None:
-                        self.tracked_hz = tuple(f)
-                        d = self.tracker.departure_percent()
-                        bad = self.tracker.alarm()
-                        self.alarm = "; ".join(
-                            f"mode {r} {abs(d[r - 1]):.1f} % {'below' if d[r - 1] < 0 else 'above'}"
-                            " model" for r in bad)
+                if self.tracker is not None and self.tracker.append(ag, y) \
+                        and self._fit is None:  # one fit at a time; a busy worker skips one
+                    self._fit = self._worker().submit(self.tracker.identify,
+                                                      *self.tracker.window_data())
             elif self.mode == "open-loop":
                 # from the state at the previous block's last sample (row 0) through this block
                 w = ag if self.ol_prev is None else np.concatenate([[self.ol_prev], ag])
@@ -175,11 +190,55 @@ class LiveFeed:
         self.history.append(t, {name: v[:, j] for j, name in enumerate(self.channels)})
         self.latencies_ms.append((time.time_ns() - it.t_rig_ns) * 1e-6)
 
+    # --- frequency tracking off the frame loop --------------------------------------------------
+
+    def _worker(self):
+        """One thread for the tracker's fits (tens of ms each): the frame loop never waits for
+        one, and numpy/scipy release the GIL while they work."""
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="frequency tracker")
+        return self._pool
+
+    def _collect_fit(self, wait_s: float = 0.0) -> None:
+        fit = self._fit
+        if fit is None:
+            return
+        if wait_s > 0:
+            from concurrent.futures import wait
+
+            wait([fit], timeout=wait_s)
+        if not fit.done():
+            return
+        self._fit = None
+        self.tracked_hz = tuple(self.tracker.accept(fit.result()))
+        d = self.tracker.departure_percent()
+        self.alarm = "; ".join(
+            f"mode {r} {abs(d[r - 1]):.1f} % {'below' if d[r - 1] < 0 else 'above'} model"
+            for r in self.tracker.alarm())
+
+    def settle(self, timeout: float = 5.0) -> None:
+        """Wait for a fit in progress and take its result (the end of a headless run)."""
+        self._collect_fit(timeout)
+
+    def advance(self) -> None:
+        """Take in every block that arrived: estimator, tracker, commands; no state built (a
+        headless loop calls this often and `state()` when it reports)."""
+        for it in self.ingest.poll():
+            self._process(it)
+        self._collect_fit()
+        if self.script is not None:
+            label = self.script(self.t)
+            if label:
+                self.label = label
+        if self.commander is not None:
+            self.commander.tick()
+
     def step(self, wall_dt: float = 0.0) -> TwinState:
         """Take in every block that arrived since the last frame; the newest state.
         (wall_dt is part of the feed interface; live sources run on their own clock.)"""
-        for it in self.ingest.poll():
-            self._process(it)
+        self.advance()
         return self.state()
 
     def state(self) -> TwinState:

@@ -475,6 +475,7 @@ class MotorPanel(Entity):
         self._dragging = False
         self._show_speed(0.0)
         self._status_seen = None
+        self._notice_seen = None
 
     # --- commands ----------------------------------------------------------------------
     def _result(self, ok: bool, message: str) -> None:
@@ -553,6 +554,11 @@ class MotorPanel(Entity):
                 if getattr(self, "_pending", None) is not None:
                     self.set_speed(self._pending)
                     self._pending = None
+        notice = getattr(self.sink, "notice", None)  # a live rig answers later, by ack
+        if notice is not None and notice != self._notice_seen:
+            self._notice_seen = notice
+            if notice[1]:
+                self._result(*notice)
         status = str(getattr(self.sink, "status", ""))
         if status != self._status_seen:
             self._status_seen = status
