@@ -102,28 +102,34 @@ def cmd_demo(args) -> int:
         from .demo import run_demo
 
         if not args.json:
-            print("twin3d demo: no display, so the simulated rig runs headless (status lines); "
+            print("twin3d demo: no display, so the live twin runs headless (status lines); "
                   "for pictures use --window offscreen --frames N --screenshot F.png")
-        summary = run_demo(args.scene, seconds=args.seconds, realtime=not args.fast,
-                           out=None if args.json else print)
+        summary = run_demo(args.scene, seconds=args.seconds, out=None if args.json else print)
         if args.json:
             emit(summary)
         return 0
-    from .demo import DUTY_RAMP, SHOW, command_at
-    from .feeds import SimFeed
     from .physics import warmup
     from .scene.app import run_scene
     from .scene_file import load_scene
 
     warmup()
     scene = load_scene(args.scene)
+    if args.kiosk:  # the tour brings its own feeds (modes, run-up, earthquake)
+        from .feeds import SimFeed
 
-    def script(t: float):  # the scripted show until the operator touches the motor panel
-        return command_at(t, DUTY_RAMP[0] + DUTY_RAMP[1] * max(0.0, t - SHOW[1][0]))
+        feed = SimFeed(scene)
+    else:  # the live twin on the in-process rig, with the scripted operator
+        from .demo import make_demo_feed
 
-    summary = run_scene(scene, SimFeed(scene, script=script), window, args.size, args.frames,
-                        args.screenshot, args.kiosk, args.fullscreen,
-                        say=(lambda s: None) if args.json else print)
+        feed = make_demo_feed(scene)
+    try:
+        summary = run_scene(scene, feed, window, args.size, args.frames, args.screenshot,
+                            args.kiosk, args.fullscreen,
+                            say=(lambda s: None) if args.json else print)
+    finally:
+        close = getattr(feed, "close", None)
+        if close:
+            close()
     if args.json:
         emit(summary)
     return 0
@@ -137,17 +143,26 @@ def cmd_run(args) -> int:
     from .scene.app import run_scene
     from .scene_file import load_scene
 
+    from .audit import AuditLog
+    from .io.sources import open_source
+    from .live_feed import LiveFeed
+
     scene = load_scene(args.scene)
-    if args.source == "sim":
-        from .feeds import SimFeed
-
-        feed = SimFeed(scene)
-    else:
-        from .live_feed import LiveFeed
-
-        feed = LiveFeed(args.source, scene)
-    summary = run_scene(scene, feed, window, args.size, args.frames, args.screenshot,
-                        args.kiosk, args.fullscreen, say=(lambda s: None) if args.json else print)
+    try:
+        source = open_source(args.source, scene)
+    except (ValueError, FileNotFoundError) as e:
+        raise UsageError(f"twin3d run: --source: {e}") from None
+    # commands sent from the scene's motor panel are audited like `twin3d cmd`'s
+    audit = AuditLog("twin", source=args.source) if hasattr(source, "ack_listeners") else None
+    feed = LiveFeed(source, scene, audit=audit)
+    try:
+        summary = run_scene(scene, feed, window, args.size, args.frames, args.screenshot,
+                            args.kiosk, args.fullscreen,
+                            say=(lambda s: None) if args.json else print)
+    finally:
+        feed.close()
+        if audit is not None:
+            audit.close()
     if args.json:
         emit(summary)
     return 0
@@ -255,8 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
     d = add("demo", cmd_demo, "the simulated rig running a scripted show")
     _scene_options(d)
-    d.add_argument("--seconds", type=float, default=30.0, help="headless: rig seconds to run")
-    d.add_argument("--fast", action="store_true", help="headless: as fast as possible")
+    d.add_argument("--seconds", type=float, default=40.0,
+                   help="headless: seconds to run (the scripted operator's show takes 40)")
     u = add("run", cmd_run, "the 3D scene on a source: sim, mqtt://HOST:PORT[/RIG], "
             "serial:///dev/ttyX or replay:PATH")
     u.add_argument("--source", default="sim")

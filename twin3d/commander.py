@@ -73,6 +73,13 @@ class Commander:
         """The rig's own status (ok, estop, tripped; lost when its will fired)."""
         return self.source.status
 
+    @property
+    def target_rpm(self) -> float | None:
+        """The speed the rig is driving towards, from its state (None until it reports)."""
+        state = self.source.rig_state
+        v = state.get("target_rpm") if isinstance(state, dict) else None
+        return float(v) if isinstance(v, (int, float)) else None
+
     # --- the path -----------------------------------------------------------------------------
     def send(self, op: str, args: dict | None = None) -> tuple[bool, str]:
         cmd = make_command(op, args, user=self.user)

@@ -1,5 +1,12 @@
-"""`twin3d demo` without a window: the simulated rig runs a short scripted show and prints a
-status line per second (the 3D scene takes over this script when it exists)."""
+"""`twin3d demo`: the live twin on the simulated rig, with nothing else to start.
+
+The rig runs in this process behind the real protocol (`twin3d.inprocess_rig`: ground truth
+that differs from the twin's model, sensor noise, ambient shaking, interlocks). The twin ingests
+its blocks, estimates the state with the Kalman filter, tracks the modes, and a scripted
+operator commands the rig through the twin's dry run, the lease and heartbeats, until a person
+takes the motor panel. Headless, a status line per second compares the estimate with the rig's
+ground truth.
+"""
 
 from __future__ import annotations
 
@@ -8,71 +15,121 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .physics import rig, warmup
-from .scene_file import load_scene
-from .sim import SimulatedRig
-
-# (start time s, what, command): a run-up under the PI speed loop, a slow open-loop voltage
-# ramp through the first resonance (where the crank lingers: the Sommerfeld effect), a stop.
-SHOW = (
-    (0.0, "run-up to 250 rpm", dict(mode=rig.MODE_SPEED, speed_rpm=250.0, ramp_rpm_per_s=100.0)),
-    (6.0, "voltage ramp through mode 1", dict(mode=rig.MODE_DUTY)),
-    (24.0, "ramp down and stop", dict(mode=rig.MODE_SPEED, speed_rpm=0.0, ramp_rpm_per_s=150.0)),
+# (rig time s, caption, command): listen to the ambient shaking, run up below mode 1, ask for
+# a speed on mode 1 (the twin refuses it with the predicted drift), settle just below, stop.
+SCRIPT = (
+    (0.0, "ambient shaking only: the twin tracks the modes", None),
+    (4.0, "operator: run up to 250 rpm, below mode 1", ("set_speed", {"rpm": 250.0})),
+    (16.0, "operator asks for 347 rpm, on mode 1", ("set_speed", {"rpm": 346.8})),
+    (20.0, "operator: 320 rpm, just below mode 1", ("set_speed", {"rpm": 320.0})),
+    (34.0, "operator: stop (ramp down)", ("stop", {})),
 )
-DUTY_RAMP = (0.045, 0.004)  # duty at the start of the voltage ramp, and its rate per second
+LOOP_S = 44.0  # the script starts again after this, in the scene
 
 
-def command_at(t: float, duty: float) -> tuple[str, rig.RigCommand]:
-    label, kwargs = SHOW[0][1], SHOW[0][2]
-    for start, what, kw in SHOW:
-        if t >= start:
-            label, kwargs = what, kw
-    if kwargs.get("mode") == rig.MODE_DUTY:
-        return label, rig.RigCommand(mode=rig.MODE_DUTY, duty=duty)
-    return label, rig.RigCommand(**kwargs)
+class DemoOperator:
+    """The scripted operator: each step's command once per loop, sent through the commander,
+    until anyone else has used the commander (a person on the motor panel)."""
+
+    def __init__(self, commander, loop: bool = True):
+        self.commander = commander
+        self.loop = loop
+        self.done: set[tuple[int, int]] = set()  # (loop number, step index) already sent
+        self.issued = 0
+        self.active = True
+        self.last_result: tuple[bool, str] = (True, "")
+
+    def _others(self) -> int:
+        c = self.commander.counters
+        return c.sent + c.refused_by_twin + c.send_failures - self.issued
+
+    def __call__(self, t: float) -> str | None:
+        if not self.active:
+            return None
+        if self._others() > 0:
+            self.active = False
+            return "operator in control: scripted demo stopped"
+        n, tl = (int(t // LOOP_S), t % LOOP_S) if self.loop else (0, t)
+        label = None
+        for i, (start, caption, command) in enumerate(SCRIPT):
+            if tl >= start:
+                label = caption
+                if command is not None and (n, i) not in self.done:
+                    self.done.add((n, i))
+                    self.issued += 1
+                    self.last_result = self.commander.send(*command)
+        return label
 
 
-def run_demo(scene_name: str = "three_storey", seconds: float = 30.0, realtime: bool = True,
+def make_demo_feed(scene, seed: int = 0, loop: bool = True, audit=None):
+    """The in-process rig, the live feed on it and the scripted operator."""
+    from .live_feed import LiveFeed
+
+    feed = LiveFeed(f"sim?seed={seed}", scene, user="demo", audit=audit, start=False)
+    feed.script = DemoOperator(feed.commander, loop=loop)
+    feed.ingest.start()
+    return feed
+
+
+def run_demo(scene_name: str = "three_storey", seconds: float = 30.0,
              out: Callable[[str], None] | None = print) -> dict:
+    """Headless: the live twin for `seconds` of wall time, a status line per second."""
+    from .physics import warmup
+    from .scene_file import load_scene
+
     t_start = time.perf_counter()
     warmup()
     scene = load_scene(scene_name)
-    sim = SimulatedRig(scene)
+    feed = make_demo_feed(scene, loop=False)
+    rig = feed.ingest.rig
+    n = scene.n_storeys
     if out:
-        out(f"twin3d demo: {scene.data.name}, simulated rig, {sim.sample_rate:g} Hz sampling, "
-            f"physics at {1 / sim.dt:g} Hz (warm-up {time.perf_counter() - t_start:.1f} s)")
-    block = scene.data.sampling.block_samples
-    n_blocks = int(np.ceil(seconds * sim.sample_rate / block))
-    peak_drift = np.zeros(sim.system.n)
+        out(f"twin3d demo: {scene.data.description}; simulated rig in this process "
+            f"({rig.core.truth}), live twin on it (warm-up {time.perf_counter() - t_start:.1f} s)")
+    err2 = ref2 = 0.0
+    compared = 0
     peak_speed = 0.0
-    wall0 = time.perf_counter()
-    physics_wall = 0.0
-    next_print = 0.0
-    duty = DUTY_RAMP[0]
-    for _ in range(n_blocks):
-        t = sim.t
-        if t >= SHOW[1][0]:
-            duty = DUTY_RAMP[0] + DUTY_RAMP[1] * (t - SHOW[1][0])
-        label, command = command_at(t, duty)
-        sim.set_command(command)
-        p0 = time.perf_counter()
-        b = sim.advance(block)
-        physics_wall += time.perf_counter() - p0
-        n = sim.system.n
-        drift = np.abs(np.diff(b.truth[:, rig.O_U:rig.O_U + n], axis=1, prepend=0.0)).max(axis=0)
-        peak_drift = np.maximum(peak_drift, drift)
-        peak_speed = max(peak_speed, sim.speed_rpm)
-        if out and sim.t >= next_print:
-            out(f"t {sim.t:6.1f} s | {label:<28} | crank {sim.speed_rpm:7.1f} rpm | "
-                f"drift " + " ".join(f"{1e3 * d:5.2f}" for d in drift) + " mm | "
-                f"winding {sim.state[rig.S_TW]:5.1f} C")
-            next_print += 1.0
-        if realtime:
-            lag = sim.t - (time.perf_counter() - wall0)
-            if lag > 0:
-                time.sleep(lag)
-    return {"scene": scene.data.name, "seconds": sim.t, "blocks": n_blocks,
-            "samples_per_channel": n_blocks * block, "channels": list(sim.channels),
-            "peak_speed_rpm": peak_speed, "final_speed_rpm": sim.speed_rpm,
-            "peak_drift_m": peak_drift, "clipped_samples": sim.clipped,
-            "physics_realtime_factor": sim.t / max(physics_wall, 1e-9)}
+    next_print = time.monotonic() + 1.0
+    end = time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            feed.ingest.wait(min(0.05, max(end - time.monotonic(), 0.0)))
+            feed.advance()
+            truth = rig.core.truth_at(feed.last_seq)
+            if truth is not None:  # the estimate after a block against the rig's own state
+                e = feed.floor_disp_m - truth[:n]
+                err2 += float(e @ e)
+                ref2 += float(truth[:n] @ truth[:n])
+                compared += 1
+            peak_speed = max(peak_speed, abs(feed.speed_rpm))
+            if out and time.monotonic() >= next_print:
+                next_print += 1.0
+                out(_status_line(feed, truth, n))
+        feed.settle()
+        st = feed.step()
+    finally:
+        feed.close()
+    c = feed.commander.counters
+    return {"scene": scene.data.name, "seconds": seconds, "source": st.source,
+            "status": st.status, **{k: st.counters[k] for k in st.counters},
+            "rig_time_s": st.t, "latency_ms_p50": feed.latency_ms(50),
+            "latency_ms_p99": feed.latency_ms(99), "estimator": feed.mode,
+            "estimate_error_rel_rms": (np.sqrt(err2 / ref2) if ref2 > 0 else None),
+            "estimates_compared": compared,
+            "tracked_hz": [None if not np.isfinite(f) else round(f, 4) for f in st.tracked_hz],
+            "truth_modes_hz": [round(float(f), 4) for f in rig.core.truth_hz],
+            "model_hz": [round(f, 4) for f in st.model_hz], "alarm": st.alarm,
+            "peak_speed_rpm": peak_speed, "final_speed_rpm": st.speed_rpm,
+            "commands": {k: getattr(c, k) for k in vars(c)},
+            "last_notice": feed.commander.notice[1], "channels": list(st.units)}
+
+
+def _status_line(feed, truth, n: int) -> str:
+    st = feed.state()
+    tracked = " ".join("  -  " if not np.isfinite(f) else f"{f:5.2f}" for f in st.tracked_hz) \
+        or "(collecting)"
+    est = 1e3 * st.floor_disp_m[n - 1]
+    true = f"{1e3 * truth[n - 1]:+7.3f}" if truth is not None else "   -   "
+    return (f"t {st.t:5.1f} s | crank {st.speed_rpm:6.1f} rpm | floor {n} est {est:+7.3f} "
+            f"true {true} mm | tracked {tracked} Hz | p99 {feed.latency_ms(99) or 0:5.1f} ms"
+            f" | {feed.label} | {feed.sublabel}")

@@ -253,6 +253,21 @@ class LiveFeed:
             status=self.ingest.status, tracked_hz=self.tracked_hz, model_hz=self.model_hz,
             alarm=self.alarm)
 
+    @property
+    def sublabel(self) -> str:
+        """The command path's latest word (sent, accepted, refused with the number, done)."""
+        return self.commander.notice[1] if self.commander is not None else ""
+
+    @property
+    def floor_disp_m(self) -> np.ndarray:
+        """The newest estimate of the floors' displacement relative to the table, m."""
+        return self._floor_disp
+
+    @property
+    def speed_rpm(self) -> float:
+        """The newest measured crank speed, rpm."""
+        return self._speed_rpm
+
     def latency_ms(self, q: float) -> float | None:
         """The q-th percentile (0..100) of the latencies measured so far, ms."""
         if not self.latencies_ms:

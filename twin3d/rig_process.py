@@ -26,6 +26,7 @@ import json
 import os
 import signal
 import time
+from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -127,6 +128,7 @@ class RigCore:
         self._accel_cols = [j for j, s in enumerate(self.sim.sensors.values())
                             if s.quantity in ("table_acceleration", "floor_acceleration")]
         self._applied = None
+        self._truth_tail: deque = deque(maxlen=400)  # (seq, floors' displacement at its end)
 
     def start_running(self, rpm: float) -> None:
         """Start with the motor running at `rpm` (as if from the rig's own panel): no lease is
@@ -214,6 +216,7 @@ class RigCore:
         events = self.interlocks.update(now, sim.speed_rpm, drift)
         self._record(events)
         self._apply()
+        self._truth_tail.append((self.seq, u[-1].copy()))
         out = Outgoing(block, self.seq, self.start_ns + int(round(block.t0 * 1e9)), events)
         self.seq += 1
         return out
@@ -234,6 +237,14 @@ class RigCore:
             self.audit.write(kind, rig_id=self.rig_id, **fields)
 
     # ---- reports -------------------------------------------------------------------------
+
+    def truth_at(self, seq: int | None) -> np.ndarray | None:
+        """The floors' true displacement (relative to the table) at the last sample of block
+        `seq`, while it is among the last 400 blocks: what an estimate is compared with."""
+        for s, u in reversed(list(self._truth_tail)):
+            if s == seq:
+                return u
+        return None
 
     @property
     def units(self) -> list[str]:

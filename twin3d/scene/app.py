@@ -104,8 +104,9 @@ class TwinApp:
             caption = f"{caption}, displacement x{mag:g}"
         if self.mesh_problems and not state.alarm:
             state = replace(state, alarm="mesh file not usable: see the log")
-        self.hud.update(state, self._fps, mag, caption, getattr(self.feed, "label", "")
-                        if self.caption else "", wall)
+        sub = getattr(self.feed, "label", "") if self.caption else \
+            getattr(self.feed, "sublabel", "")  # a live feed: the command path's latest word
+        self.hud.update(state, self._fps, mag, caption, sub, wall)
         self.hud._set(self.hud.subtitle, self.subtitle)
         if self.plots is not None:
             self.plots.update(state)

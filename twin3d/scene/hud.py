@@ -12,6 +12,7 @@ from .colours import DRIFT_COLOURS, DRIFT_STOPS
 TEXT = color.rgba(0.92, 0.94, 0.98, 1)
 DIM = color.rgba(0.70, 0.74, 0.82, 1)
 WARN = color.rgba(1.0, 0.45, 0.3, 1)
+STATUS_LINES = 7
 
 
 class Hud:
@@ -19,11 +20,15 @@ class Hud:
         ui = camera.ui
         self.caption = Text("", parent=ui, position=(-0.86, 0.475), scale=1.6, color=TEXT)
         self.subcaption = Text("", parent=ui, position=(-0.86, 0.425), scale=1.05, color=DIM)
-        Entity(parent=ui, model="quad", position=(0.70, 0.375), scale=(0.36, 0.22),
+        # behind the text (larger z is further on the ui camera): at equal z the draw order
+        # decided, and a line laid out before the box was drawn dimmed under it
+        Entity(parent=ui, model="quad", position=(0.70, 0.36, 0.5), scale=(0.36, 0.25),
                color=color.rgba(0.05, 0.06, 0.08, 0.72))
-        self.status = Text("", parent=ui, position=(0.535, 0.47), scale=0.95, color=TEXT,
-                           line_height=1.15)
-        self.alarm = Text("", parent=ui, position=(0.535, 0.25), scale=0.9, color=WARN)
+        # one Text per line: a multi-line Text re-laid out draws its later lines dimmer
+        self.status = [Text("", parent=ui, position=(0.535, 0.47 - 0.026 * i), scale=0.88,
+                            color=TEXT) for i in range(STATUS_LINES)]
+        self.alarm = [Text("", parent=ui, position=(0.535, 0.285 - 0.022 * i), scale=0.8,
+                           color=WARN) for i in range(2)]
         self.subtitle = Text("", parent=ui, position=(-0.2 if kiosk else 0.0, -0.43),
                              origin=(0, 0), scale=1.35,
                              color=TEXT)
@@ -45,21 +50,48 @@ class Hud:
         if wall < self._next_status:
             return
         self._next_status = wall + 0.25  # status block: four times a second
-        lines = [f"source   {state.source}",
+        rate = f"  {state.sample_rate_hz:.0f} Hz" if state.sample_rate_hz else ""
+        lines = [f"source   {state.source}{rate}",
                  f"time     {state.t:8.2f} s",
-                 f"motor    {state.speed_rpm:8.1f} rpm  ({state.speed_rpm / 60:5.2f} Hz)"]
-        if state.sample_rate_hz:
-            lines.append(f"sampling {state.sample_rate_hz:8.0f} Hz")
-        lines.append(f"frame    {fps:8.1f} fps")
-        lines.append(f"motion   x{magnification:g}")
-        if state.counters:
-            lines.append("  ".join(f"{k} {v}" for k, v in list(state.counters.items())[:3]))
-        if state.tracked_hz:
-            lines.append("tracked  " + " ".join(f"{f:.2f}" for f in state.tracked_hz) + " Hz")
-        self._set(self.status, "\n".join(line if len(line) <= 36 else line[:35] + "…"
-                                          for line in lines))
-        self._set(self.alarm, state.alarm or
-                  ("" if state.status == "ok" else f"rig: {state.status.upper()}"))
+                 f"motor    {state.speed_rpm:8.1f} rpm  ({state.speed_rpm / 60:5.2f} Hz)",
+                 f"frame    {fps:5.1f} fps   motion x{magnification:g}"]
+        c = state.counters
+        if c:
+            bad = c.get("invalid", 0) + c.get("crc_errors", 0) + c.get("duplicates", 0)
+            lines.append(f"blocks {c.get('blocks', 0)}  gaps {c.get('gaps', 0)}  bad {bad}")
+        if state.tracked_hz:  # beside the model's: their parting is what the alarm watches
+            lines.append("tracked  " + _freqs(state.tracked_hz))
+            lines.append("model    " + _freqs(state.model_hz))
+        lines += [""] * (STATUS_LINES - len(lines))
+        for text, line in zip(self.status, lines):
+            self._set(text, line if len(line) <= 34 else line[:33] + "…")
+        alarm = state.alarm or ("" if state.status == "ok" else f"rig: {state.status.upper()}")
+        wrapped = _wrap(alarm, 40, len(self.alarm)) + [""] * len(self.alarm)
+        for text, line in zip(self.alarm, wrapped):
+            self._set(text, line)
+
+
+def _freqs(values) -> str:
+    """Frequencies to fit the status box: two decimals below 10 Hz, one above; - if missing."""
+    return " ".join("-" if not np.isfinite(f) else (f"{f:.2f}" if f < 10 else f"{f:.1f}")
+                    for f in values) + " Hz"
+
+
+def _wrap(text: str, width: int, lines: int) -> list[str]:
+    """Word-wrap to at most `lines` lines of `width` characters (the last one cut with …)."""
+    out, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            out.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        out.append(line)
+    if len(out) > lines:
+        out = out[:lines]
+        out[-1] = out[-1][:width - 1] + "…"
+    return out
 
 
 class DriftLegend:

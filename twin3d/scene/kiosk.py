@@ -41,9 +41,27 @@ def mode_steps(scene: Scene, seconds: float = 9.0) -> list[Step]:
     return steps
 
 
-def run_up_step(scene: Scene, seconds: float = 30.0) -> Step:
-    from ..demo import DUTY_RAMP, SHOW, command_at
+# (start time s, what, command): a run-up under the PI speed loop, a slow open-loop voltage
+# ramp through the first resonance (where the crank lingers: the Sommerfeld effect), a stop.
+SHOW = (
+    (0.0, "run-up to 250 rpm", dict(mode=rig.MODE_SPEED, speed_rpm=250.0, ramp_rpm_per_s=100.0)),
+    (6.0, "voltage ramp through mode 1", dict(mode=rig.MODE_DUTY)),
+    (24.0, "ramp down and stop", dict(mode=rig.MODE_SPEED, speed_rpm=0.0, ramp_rpm_per_s=150.0)),
+)
+DUTY_RAMP = (0.045, 0.004)  # duty at the start of the voltage ramp, and its rate per second
 
+
+def command_at(t: float, duty: float) -> tuple[str, rig.RigCommand]:
+    label, kwargs = SHOW[0][1], SHOW[0][2]
+    for start, what, kw in SHOW:
+        if t >= start:
+            label, kwargs = what, kw
+    if kwargs.get("mode") == rig.MODE_DUTY:
+        return label, rig.RigCommand(mode=rig.MODE_DUTY, duty=duty)
+    return label, rig.RigCommand(**kwargs)
+
+
+def run_up_step(scene: Scene, seconds: float = 30.0) -> Step:
     def script(t: float):
         duty = DUTY_RAMP[0] + DUTY_RAMP[1] * max(0.0, t - SHOW[1][0])
         return command_at(t, duty)

@@ -559,6 +559,10 @@ class MotorPanel(Entity):
             self._notice_seen = notice
             if notice[1]:
                 self._result(*notice)
+        target = getattr(self.sink, "target_rpm", None)  # the rig's own, when it reports one
+        if target is not None and not self._dragging and target != self.target_rpm:
+            self.target_rpm = float(target)
+            self._show_speed(self.target_rpm)
         status = str(getattr(self.sink, "status", ""))
         if status != self._status_seen:
             self._status_seen = status
