@@ -94,9 +94,11 @@ def run_demo(scene_name: str = "three_storey", seconds: float = 30.0,
     try:
         while time.monotonic() < end:
             feed.ingest.wait(min(0.05, max(end - time.monotonic(), 0.0)))
+            seen = feed.last_seq
             feed.advance()
             truth = rig.core.truth_at(feed.last_seq)
-            if truth is not None:  # the estimate after a block against the rig's own state
+            if truth is not None and feed.last_seq != seen:
+                # the estimate after a new block against the rig's own state at its end
                 e = feed.floor_disp_m - truth[:n]
                 err2 += float(e @ e)
                 ref2 += float(truth[:n] @ truth[:n])

@@ -63,13 +63,19 @@ def test_usage_errors_exit_2_one_line(args, needle):
     assert len(r.stderr.strip().splitlines()) == 1 and needle in r.stderr, r.stderr
 
 
-def test_demo_runs_the_simulated_rig_headless():
-    r = run("demo", "--window", "none", "--seconds", "8", "--fast", "--json")
+def test_demo_runs_the_live_twin_headless():
+    """The in-process rig behind the protocol, the twin's estimate and the scripted operator:
+    in 8 s the operator's first command (250 rpm at 4 s) is sent, accepted and reached, the
+    Kalman estimate follows the rig's own ground truth, and nothing is lost on the way."""
+    r = run("demo", "--window", "none", "--seconds", "8", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["seconds"] == pytest.approx(8.0, abs=0.06)
-    assert out["samples_per_channel"] == 8000
-    # the script runs the crank up to 250 rpm, then into a voltage ramp: it must be turning
-    assert 200 < out["peak_speed_rpm"] < 400
-    assert len(out["peak_drift_m"]) == 3 and max(out["peak_drift_m"]) > 0
+    assert out["estimator"] == "kalman" and out["gaps"] == 0 and out["invalid"] == 0
+    assert out["blocks"] > 100 and out["samples"] == 50 * out["blocks"]
+    assert out["commands"]["sent"] == 1 and out["commands"]["accepted"] == 1
+    assert 240 < out["final_speed_rpm"] < 260 and out["peak_speed_rpm"] < 300
+    # the model is ~9 % softer than the rig (identified chain vs measured modes), so the
+    # estimate is that far off, not more; compared after hundreds of blocks
+    assert out["estimates_compared"] > 100 and out["estimate_error_rel_rms"] < 0.2
+    assert len(out["truth_modes_hz"]) == 4 and len(out["model_hz"]) == 4
     assert "acc_floor3" in out["channels"]
