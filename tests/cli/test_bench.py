@@ -24,6 +24,9 @@ def test_bench_quick_reports_each_figure_with_baseline_and_ratio():
         assert f["ours"] > 0 and f["baseline"] > 0
         # ratio = how many times better ours is: baseline time / our time
         assert f["ratio"] == pytest.approx(f["baseline"] / f["ours"], rel=1e-12)
-        assert isinstance(f["meets_goal"], bool) and f["goal_ratio"] >= 1  # 1: meet the goal
+        # a goal below 1 is a cost allowance: the live ingest may spend up to 20x paho's bare
+        # receive loop, since it decodes, filters and tracks what paho only queues
+        assert isinstance(f["meets_goal"], bool) and f["goal_ratio"] > 0
+        assert f["meets_goal"] == (f["ratio"] >= f["goal_ratio"])
     mc = next(f for f in figures if "Monte Carlo" in f["name"])
     assert mc["max_relative_difference"] < 1e-9  # ours and the numpy baseline agree

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..feeds import ModeFeed, SimFeed
+from ..physics import rig
 from ..physics.excitations import earthquake
 from ..physics.structure import modal_analysis
 from ..scene_file import Scene
