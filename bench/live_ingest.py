@@ -248,6 +248,7 @@ def _receive_live_feed(port: int, rig: str, seconds: float) -> dict:
         while feed.ingest.counters["blocks"] < summary["published"] \
                 and time.monotonic() < deadline:
             _step(feed)
+        feed.settle()  # the tracker's last fit (its worker's CPU is this process's too)
         cpu = time.process_time() - cpu0
         counters = dict(feed.ingest.counters)
         return {"published": summary["published"], "received": counters["blocks"],
@@ -263,11 +264,11 @@ def _receive_live_feed(port: int, rig: str, seconds: float) -> dict:
 
 def _step(feed) -> None:
     feed.ingest.wait(0.05)
-    feed.step()
+    feed.advance()  # as `twin3d monitor` does: the plot state is built only when drawn
 
 
 def _step_has_meta(feed) -> bool:
-    feed.step()
+    feed.advance()
     return feed.ingest.meta is not None
 
 
