@@ -80,6 +80,7 @@ class LoopbackLink:
         self._subs: dict[str, int] = {t: 0 for t in subscriptions}
         self._will = will
         self._connected = threading.Event()
+        self._sending = threading.Lock()
 
     def start(self) -> LoopbackLink:
         if not self._connected.is_set():
@@ -97,8 +98,11 @@ class LoopbackLink:
             self.bus._detach(self)
 
     def kill(self) -> None:
-        """The client vanished (crash, cable): the bus publishes its will."""
-        if self._connected.is_set():
+        """The client vanished (crash, cable): the bus publishes its will, after anything the
+        client had already handed over (as a broker would: the will is the last word)."""
+        with self._sending:
+            if not self._connected.is_set():
+                return
             self.stop()
             self.counters.disconnects += 1
             if self._will is not None:
@@ -126,12 +130,13 @@ class LoopbackLink:
 
     def publish(self, topic: str, payload: bytes | str, qos: int = 0,
                 retain: bool = False) -> bool:
-        if not self.connected:
-            self.counters.publish_failed += 1
-            self.last_error = f"publish to {topic} failed: not connected"
-            return False
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
-        self.bus.route(topic, data, qos, retain)
+        with self._sending:  # a publish and a kill never interleave
+            if not self.connected:
+                self.counters.publish_failed += 1
+                self.last_error = f"publish to {topic} failed: not connected"
+                return False
+            self.bus.route(topic, data, qos, retain)
         self.counters.published += 1
         return True
 
