@@ -23,10 +23,24 @@ Why not peak picking on a Welch H1: the rig's mode 1 (6.2 Hz, 0.34 % damping) ri
 a stochastic subspace method: the input is measured, so a linear least-squares input-output
 fit is simpler, deterministic and cheap (a few ms per update).
 
+A running crank puts one towering narrow line (and maybe its 2nd harmonic) on the table. Left
+in, it dominates the least-squares fits and moves the split pair by 3-9 % or loses it. Lines
+standing 300 times above the median of their +-2 Hz neighbourhood in the table's Welch spectrum
+(a 2nd harmonic 30 times) are located to a fraction of a record bin and removed from the
+decimated input and every output by the same notches (iirnotch 0.3 Hz wide, twice, causal from
+a zero state): the same LTI filter on input and output leaves the poles where they are.
+
+The window starts with the structure moving, and filtered from a zero state (by 1 / A in the
+iterations, and by the notches) the floors carry the free decay of that state, which the input
+cannot explain: fitted as output error it biased weak modes by several %. The Steiglitz-McBride
+fits and the simulation fit therefore also fit the initial state (free responses of F / A as
+extra regressors, projected out per output). The iterations stop once the fit settles (at most
+8; more lets extra poles wander onto the modes on clean data).
+
 A frequency is claimed only when (1) the input excites the mode's search band: the median of
-the table's spectrum there is at least `min_snr` times the table sensor's noise density when
-that noise is known, else at least `min_excitation` times the spectrum's peak below the highest
-band (a pure crank harmonic excites one frequency only; the noise test also claims the modes
+the table's notched spectrum there is at least `min_snr` times the table sensor's noise density when
+that noise is known, else at least `min_excitation` times the raw spectrum's peak below the
+highest band (a pure crank harmonic excites one frequency only; the noise test also claims the modes
 while a crank harmonic towers over the ambient shaking), (2) the model explains the floors (simulated output
 of the fitted model vs measured, fit >= `min_fit`: sensor noise alone fits about 0), and (3) a
 pole with damping below `max_damping` lies in the band (the least damped is taken). Otherwise
@@ -43,7 +57,13 @@ import scipy.linalg
 import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 
-STEIGLITZ_MCBRIDE_ITERATIONS = 4
+STEIGLITZ_MCBRIDE_ITERATIONS = 8  # at most; they stop once the fit settles
+STEIGLITZ_MCBRIDE_TOLERANCE = 1e-5
+HARMONIC_RATIO = 300.0  # a line stands this far above its neighbourhood's median density
+SECOND_HARMONIC_RATIO = 30.0
+HARMONIC_NEIGHBOUR_HZ = 2.0
+MAX_HARMONICS = 4
+NOTCH_BANDWIDTH_HZ = 0.3  # -3 dB width of each notch
 
 
 class FrequencyTracker:
@@ -194,15 +214,30 @@ class FrequencyTracker:
         y = y - y.mean(axis=0)
         if not np.any(x) or not np.all(np.any(y, axis=0)):
             return freq, zeta, np.nan
-        a, b, fit = _best_fit(x, y, self.order)
+        nper = min(x.size, int(4 * fsd))
+        psd_f, psd_raw = scipy.signal.welch(x, fs=fsd, nperseg=nper)
+        # A crank's harmonic: notched out of the input and every output alike (the same LTI
+        # filter on both leaves their transfer function, hence the poles, as it is), so that
+        # it no longer dominates the least-squares fits.
+        sos = _notches(_harmonic_lines(x, fsd, psd_f, psd_raw), fsd)
+        psd = psd_raw
+        if sos is not None:
+            x = scipy.signal.sosfilt(sos, x)
+            y = scipy.signal.sosfilt(sos, y, axis=0)
+            psd = scipy.signal.welch(x, fs=fsd, nperseg=nper)[1]
+        a, b, fit = _best_fit(x, y, self.order, sos)
         if not fit >= self.min_fit:
             return freq, zeta, fit
         s = np.log(np.roots(a).astype(complex)) * fsd
         s = s[s.imag > 0]
         pole_f = np.abs(s) / (2 * np.pi)
         pole_z = -s.real / np.abs(s)
-        psd_f, psd = scipy.signal.welch(x, fs=fsd, nperseg=min(x.size, int(4 * fsd)))
-        ref = psd[psd_f <= self._band_hi[-1]].max()
+        # Excitation: a band's median on the notched spectrum, i.e. of the input the fit used
+        # (a harmonic's bins carry nothing about the poles and must not count as excitation);
+        # the peak reference of the relative test on the raw one: without a known noise
+        # level the harmonic is the only scale of what the sensor sees, and on the notched
+        # spectrum a pure harmonic would leave sensor noise judged against itself.
+        ref = psd_raw[psd_f <= self._band_hi[-1]].max()
         for r in range(nm):
             lo, hi = self._band_lo[r], self._band_hi[r]
             in_band = (psd_f >= lo) & (psd_f <= hi)
@@ -234,26 +269,97 @@ class FrequencyTracker:
                 if np.isfinite(d[r]) and abs(d[r]) > self.alarm_percent]
 
 
-def _arx(x: np.ndarray, y: np.ndarray, na: int) -> tuple[np.ndarray, np.ndarray]:
+def _harmonic_lines(x: np.ndarray, fs: float, psd_f: np.ndarray, psd: np.ndarray
+                    ) -> np.ndarray:
+    """Frequencies (Hz) of the strong narrow lines in x (a crank's harmonic): Welch bins
+    standing HARMONIC_RATIO times above the median of their +-HARMONIC_NEIGHBOUR_HZ
+    neighbourhood (the line's own lobe left out), at most MAX_HARMONICS, strongest first; the
+    second harmonic of a line found is taken down to SECOND_HARMONIC_RATIO. Each frequency is
+    refined on the whole record (the maximum of its Hann-windowed DFT near the bin), so that a
+    narrow notch sits on it."""
+    df = psd_f[1] - psd_f[0]
+    half = max(1, int(round(HARMONIC_NEIGHBOUR_HZ / df)))
+    lobe = 3  # a Hann window's main lobe is +-2 bins wide
+    if psd.size < 2 * (half + lobe) + 1:
+        return np.empty(0)
+    pad = np.pad(psd, half, mode="reflect")
+    win = sliding_window_view(pad, 2 * half + 1)  # row i: bins i - half .. i + half
+    keep = np.r_[0:half - lobe, half + lobe + 1:2 * half + 1]
+    ratio = psd / np.maximum(np.median(win[:, keep], axis=1), np.finfo(float).tiny)
+    peak = np.r_[False, (psd[1:-1] >= psd[:-2]) & (psd[1:-1] >= psd[2:]), False]
+    peak &= psd_f > 2 * df  # the mean is gone; a line needs neighbours on both sides
+    strong = np.flatnonzero(peak & (ratio >= HARMONIC_RATIO))
+    strong = strong[np.argsort(ratio[strong])[::-1]][:MAX_HARMONICS]
+    found = [_refine_line(x, fs, psd_f[i], df) for i in strong]
+    for f in list(found):
+        i = int(round(2 * f / df))
+        if (len(found) < MAX_HARMONICS and 0 < i < psd.size - 1
+                and not any(abs(g - 2 * f) < 2 * df for g in found)):
+            i = i - 1 + int(np.argmax(psd[i - 1:i + 2]))
+            if peak[i] and ratio[i] >= SECOND_HARMONIC_RATIO:
+                found.append(_refine_line(x, fs, psd_f[i], df))
+    return np.asarray(found)
+
+
+def _refine_line(x: np.ndarray, fs: float, f0: float, df: float) -> float:
+    """The frequency near f0 (within a Welch bin) where the Hann-windowed DFT of the whole
+    record peaks: a grid, then a parabola through the log magnitudes of the best three."""
+    n = x.size
+    xw = x * np.hanning(n)
+    step = 0.25 * fs / n  # a quarter of the record's DFT bin
+    grid = f0 + step * np.arange(-int(np.ceil(df / step)), int(np.ceil(df / step)) + 1)
+    phase = np.exp(-2j * np.pi * np.outer(grid / fs, np.arange(n)))
+    mag = np.log(np.abs(phase @ xw) + np.finfo(float).tiny)
+    k = int(np.clip(np.argmax(mag), 1, grid.size - 2))
+    den = mag[k - 1] - 2 * mag[k] + mag[k + 1]
+    shift = 0.5 * (mag[k - 1] - mag[k + 1]) / den if den < 0 else 0.0
+    return float(grid[k] + np.clip(shift, -1.0, 1.0) * step)
+
+
+def _notches(lines: np.ndarray, fs: float) -> np.ndarray | None:
+    """Second-order sections of a notch at each of `lines` (an iirnotch NOTCH_BANDWIDTH_HZ
+    wide, applied twice for depth), or None when there are none."""
+    secs = []
+    for f in lines:
+        if 0 < f < 0.5 * fs:
+            b, a = scipy.signal.iirnotch(f, f / NOTCH_BANDWIDTH_HZ, fs=fs)
+            secs += [np.r_[b, a]] * 2
+    return np.vstack(secs) if secs else None
+
+
+def _arx(x: np.ndarray, y: np.ndarray, na: int, free: np.ndarray | None = None
+         ) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares ARX fit with one denominator a (na + 1,) shared by the k outputs and a
     numerator b (k, na + 1) each; every output's rows are scaled by its rms so that each
-    floor weighs the same."""
+    floor weighs the same. `free` (n, m), if given, adds m regressors per output whose
+    coefficients are fitted and dropped (the initial-state terms of prefiltered data).
+
+    Solved by variable projection: every output's own regressors (the input lags, shared by
+    all outputs, and `free`) are projected out of its lagged outputs, which leaves a small
+    system for a alone; each b_j then follows from its output's equation error. The same
+    least-squares solution as the joint system, at a fraction of its cost."""
     n, k = y.shape
     xl = sliding_window_view(x, na + 1)[:, ::-1]  # row t: x[t], x[t-1], ..., x[t-na]
-    rows = np.zeros((k, n - na, na + k * (na + 1)))
+    own = xl if free is None else np.hstack([xl, free[na:]])
+    # Rank-revealing basis of the own regressors (unit-norm columns): lags of a notched or
+    # prefiltered input are nearly dependent, and their spurious directions stay out.
+    col = 1.0 / np.maximum(np.sqrt(np.sum(own * own, axis=0)), np.finfo(float).tiny)
+    u, sv, vt = np.linalg.svd(own * col, full_matrices=False)
+    r = sv > 1e-10 * sv[0]
+    u, sv, vt = u[:, r], sv[r], vt[r]
+    lhs = np.empty((k, n - na, na))
     rhs = np.empty((k, n - na))
     for j in range(k):
         w = 1.0 / np.sqrt(np.mean(y[:, j] ** 2))
         yl = sliding_window_view(y[:, j], na + 1)[:, ::-1]
-        rows[j, :, :na] = -yl[:, 1:] * w
-        rows[j, :, na + j * (na + 1):na + (j + 1) * (na + 1)] = xl * w
-        rhs[j] = yl[:, 0] * w
-    A = rows.reshape(k * (n - na), -1)
+        yp = (yl - u @ (u.T @ yl)) * w
+        lhs[j] = -yp[:, 1:]
+        rhs[j] = yp[:, 0]
+    A = lhs.reshape(k * (n - na), na)
     rhs = rhs.reshape(-1)
-    # Normal equations on unit-norm columns: 4x faster than an SVD solve here and, with the
-    # sensor noise keeping the lagged regressors independent, just as accurate; an
-    # ill-conditioned Gram matrix (extra orders on clean or prefiltered data) goes to lstsq,
-    # whose rank-revealing solve keeps the spurious directions out of the poles.
+    # Normal equations on unit-norm columns; an ill-conditioned Gram matrix (extra orders on
+    # clean data) goes to lstsq, whose rank-revealing solve keeps the spurious directions out
+    # of the poles.
     scale = 1.0 / np.maximum(np.sqrt(np.sum(A * A, axis=0)), np.finfo(float).tiny)
     As = A * scale
     try:
@@ -262,25 +368,64 @@ def _arx(x: np.ndarray, y: np.ndarray, na: int) -> tuple[np.ndarray, np.ndarray]
             theta = scipy.linalg.solve(As.T @ As, As.T @ rhs, assume_a="pos") * scale
     except (np.linalg.LinAlgError, scipy.linalg.LinAlgWarning):
         theta = scipy.linalg.lstsq(As, rhs, lapack_driver="gelsy")[0] * scale
-    return np.concatenate([[1.0], theta[:na]]), theta[na:].reshape(k, na + 1)
+    a = np.concatenate([[1.0], theta])
+    b = np.empty((k, na + 1))
+    for j in range(k):
+        err = sliding_window_view(y[:, j], na + 1)[:, ::-1] @ a  # A(q) y_j
+        b[j] = ((vt.T @ ((u.T @ err) / sv)) * col)[:na + 1]
+    return a, b
 
 
-def _best_fit(x: np.ndarray, y: np.ndarray, n_poles: int) -> tuple[np.ndarray, np.ndarray,
-                                                                     float]:
+def _basis(h: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the columns of h (nearly dependent ones dropped)."""
+    u, sv, _ = np.linalg.svd(h, full_matrices=False)
+    return u[:, sv > 1e-9 * sv[0]]
+
+
+def _free_response(a: np.ndarray, n: int, m: int, sos: np.ndarray | None = None
+                   ) -> np.ndarray:
+    """(n, m): the impulse response of F / a delayed by 0 .. m-1 samples, F the notches `sos`
+    (1 if None). The free decay of a system with denominator a (its response to the state it
+    starts the record in), passed through F from a zero state, lies in their span."""
+    h = np.r_[1.0, np.zeros(n - 1)]
+    if sos is not None:
+        h = scipy.signal.sosfilt(sos, h)
+    h = scipy.signal.lfilter([1.0], a, h)
+    return sliding_window_view(np.r_[np.zeros(m - 1), h], m)[:, ::-1]
+
+
+def _best_fit(x: np.ndarray, y: np.ndarray, n_poles: int, sos: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, float]:
     """(a, b, fit) of the candidate that best explains the floors driven by x alone: the plain
     ARX fit with 8 extra orders, and the Steiglitz-McBride iterates with 4 (the iterations
     usually converge to the output-error optimum, but are not guaranteed to: keeping the best
-    simulation fit makes a diverging run harmless)."""
-    a, b = _arx(x, y, n_poles + 8)
-    best = (a, b, _simulation_fit(a, b, x, y))
-    a, b = _arx(x, y, n_poles + 4)
+    simulation fit makes a diverging run harmless).
+
+    The window starts with the structure already moving (a crank's steady response, or
+    ambient shaking): filtered by 1 / a from a zero state, the floors carry that state's free
+    decay, which the input cannot explain and which pulled weak modes by several % when fitted
+    as output error. Each iterate therefore also fits the initial state (`_free_response`
+    regressors), and so does the simulation fit. x and y notched by `sos` from a zero state
+    carry that state's decay through the notches: the regressors are F's impulse response
+    through 1 / a (the plain ARX fit, exact from its na-th row on without notches, takes F's
+    alone)."""
+    ones = np.ones(1)
+    a, b = _arx(x, y, n_poles + 8,
+                None if sos is None else _free_response(ones, x.size, n_poles + 8, sos))
+    best = (a, b, _simulation_fit(a, b, x, y, sos))
+    na = n_poles + 4
+    a, b = _arx(x, y, na, None if sos is None else _free_response(ones, x.size, na, sos))
+    last = -np.inf
     for _ in range(STEIGLITZ_MCBRIDE_ITERATIONS):
         a = _stable(a)
         a, b = _arx(scipy.signal.lfilter([1.0], a, x), scipy.signal.lfilter([1.0], a, y, axis=0),
-                    n_poles + 4)
-        fit = _simulation_fit(a, b, x, y)
+                    na, _free_response(a, x.size, na, sos))
+        fit = _simulation_fit(a, b, x, y, sos)
         if fit > best[2]:
             best = (a, b, fit)
+        if abs(fit - last) < STEIGLITZ_MCBRIDE_TOLERANCE:
+            break  # converged
+        last = fit
     return best
 
 
@@ -296,10 +441,13 @@ def _stable(a: np.ndarray) -> np.ndarray:
     return np.real(np.poly(z)) * a[0]
 
 
-def _simulation_fit(a: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
+def _simulation_fit(a: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray,
+                    sos: np.ndarray | None = None) -> float:
     """1 - |y - y_sim|^2 / |y|^2 averaged over outputs, y_sim the fitted model driven by x
-    alone (unstable extra poles reflected inside, see `_stable`)."""
+    alone from the best initial state (least squares on `_free_response`; unstable extra
+    poles reflected inside, see `_stable`)."""
     a = _stable(a)
-    fits = [1.0 - np.sum((y[:, j] - scipy.signal.lfilter(b[j], a, x)) ** 2) / np.sum(y[:, j] ** 2)
-            for j in range(y.shape[1])]
-    return float(np.mean(fits))
+    q = _basis(_free_response(a, x.size, a.size - 1, sos))
+    r = y - np.column_stack([scipy.signal.lfilter(b[j], a, x) for j in range(y.shape[1])])
+    r = r - q @ (q.T @ r)
+    return float(np.mean(1.0 - np.sum(r ** 2, axis=0) / np.sum(y ** 2, axis=0)))

@@ -174,3 +174,72 @@ def test_ambient_under_a_running_crank_is_tracked_when_the_sensor_noise_is_known
             np.testing.assert_allclose(f, F0, rtol=0.005)
         else:
             assert np.all(np.isnan(f))
+
+
+def _crank_on_ambient(structure, rpm, second, seed, lead_s=10.0, window_s=20.0):
+    """Table = crank harmonic (scotch yoke, 0.25 mm throw; `second` = relative 2nd harmonic)
+    + ambient 0.02 m/s^2 rms over 1-80 Hz; the window opens `lead_s` after the start, on the
+    steady response (the rig's case: the crank has been running for a while)."""
+    n = int((lead_s + window_s) * FS)
+    t = np.arange(n) / FS
+    w = rpm * 2 * np.pi / 60
+    ag = (-0.25e-3 * w**2 * (np.sin(w * t) + second * np.sin(2 * w * t + 0.3))
+          + band_limited_noise(n, FS, 1.0, 80.0, 0.02, seed=seed))
+    truth = linear_response(structure, 1 / FS, n, base_acc=ag)
+    rng = np.random.default_rng(seed + 1)
+    x = ag + NOISE * rng.standard_normal(n)
+    y = truth.a_abs[:, :3] + NOISE * rng.standard_normal((n, 3))
+    m = int(window_s * FS)
+    return x[-m:], y[-m:]
+
+
+@pytest.mark.parametrize("rpm, second", [(250.0, 0.0), (320.0, 0.0), (280.0, 0.1)])
+def test_split_pair_under_a_running_crank(rpm, second):
+    """The crank's harmonic (4.2-5.3 Hz, 0.17-0.28 m/s^2, just below the split pair) towers
+    over the ambient shaking and used to dominate the least-squares fits: the pair came out
+    3-9 % off or not at all. Notched out of table and floors alike, it leaves the transfer
+    function, hence the poles, as they are: all four modes within 1 %."""
+    from twin3d.physics.structure import with_oscillator
+
+    carried = with_oscillator(MODEL, 1, 0.5, 1.0, 1670.0, 5.0)
+    f_true = modal_analysis(carried).frequencies_hz
+    x, y = _crank_on_ambient(carried, rpm, second, seed=13)
+    tr = FrequencyTracker(FS, f_true * 0.97, window_s=20.0, input_noise_rms=NOISE)
+    f, _, fit = tr.identify(x, y)
+    np.testing.assert_allclose(f, f_true, rtol=0.01)
+    assert fit > 0.9
+
+
+def test_notching_the_crank_leaves_the_poles_alone():
+    """The same ambient record with and without a 300 rpm crank (and its 2nd harmonic) on
+    top: the chain's frequencies agree within 0.1 %."""
+    n = 20_000
+    t = np.arange(n) / FS
+    w = 300.0 * 2 * np.pi / 60
+    ambient = band_limited_noise(n, FS, 1.0, 80.0, 0.02, seed=15)
+    crank = -0.25e-3 * w**2 * (np.sin(w * t) + 0.2 * np.sin(2 * w * t))
+    out = []
+    for ag in (ambient, ambient + crank):
+        x, y = sensors(linear_response(MODEL, 1 / FS, n, base_acc=ag), ag, 16)
+        tr = FrequencyTracker(FS, F0, window_s=20.0, input_noise_rms=NOISE)
+        out.append(tr.identify(x, y)[0])
+    np.testing.assert_allclose(out[0], F0, rtol=0.005)
+    np.testing.assert_allclose(out[1], out[0], rtol=0.001)
+
+
+def test_harmonic_lines_found_only_where_they_are():
+    import scipy.signal
+
+    from twin3d.physics.frequency_tracking import _harmonic_lines
+
+    fs = 250.0
+    n = 5000
+    t = np.arange(n) / fs
+    ambient = band_limited_noise(n, fs, 1.0, 80.0, 0.02, seed=17)
+    w = 2 * np.pi * 4.6
+    for x, expect in ((ambient, []),
+                      (ambient + 0.2 * np.sin(w * t), [4.6]),
+                      (ambient + 0.2 * np.sin(w * t) + 0.02 * np.sin(2 * w * t), [4.6, 9.2])):
+        f, p = scipy.signal.welch(x, fs=fs, nperseg=1000)
+        lines = np.sort(_harmonic_lines(x, fs, f, p))
+        np.testing.assert_allclose(lines, expect, atol=2e-3)
