@@ -135,6 +135,15 @@ class FrequencyTracker:
         hi_gap = np.concatenate([gaps, [np.inf]])
         self._band_lo = np.maximum(f - np.minimum(search_fraction * f, lo_gap), 0.0)
         self._band_hi = f + np.minimum(search_fraction * f, hi_gap)
+        # Streaming decimation: the window is kept at fs / decimation, filtered as it arrives
+        # (8th-order Butterworth at 0.8 of the new Nyquist, state carried across blocks), so
+        # a 10 kHz feed costs a fit what a 200 Hz one does. The same causal filter on table
+        # and floors leaves their transfer function, hence the poles, as it is.
+        q = self.decimation
+        self._aa = scipy.signal.butter(8, 0.8 / q, output="sos") if q > 1 else None
+        self._zx = self._zy = None
+        self._phase = 0  # full-rate samples since the last one kept
+        self.window_d = self.window // q
         self._x: np.ndarray | None = None
         self._y: np.ndarray | None = None
         self._filled = 0
@@ -156,22 +165,32 @@ class FrequencyTracker:
         if y.ndim != 2 or y.shape[0] != x.size:
             raise ValueError(f"floor_acc must have shape ({x.size}, k), got {y.shape}")
         if self._x is None:
-            self._x = np.zeros(self.window)
-            self._y = np.zeros((self.window, y.shape[1]))
+            self._x = np.zeros(self.window_d)
+            self._y = np.zeros((self.window_d, y.shape[1]))
+            if self._aa is not None:
+                self._zx = np.zeros((self._aa.shape[0], 2))
+                self._zy = np.zeros((self._aa.shape[0], 2, y.shape[1]))
         elif y.shape[1] != self._y.shape[1]:
             raise ValueError(f"floor_acc must keep its {self._y.shape[1]} column(s), "
                              f"got {y.shape[1]}")
         n = x.size
-        if n >= self.window:  # only the newest window matters
-            x, y = x[-self.window:], y[-self.window:]
+        if self._aa is not None:
+            x, self._zx = scipy.signal.sosfilt(self._aa, x, zi=self._zx)
+            y, self._zy = scipy.signal.sosfilt(self._aa, y, axis=0, zi=self._zy)
+            q = self.decimation
+            first = (q - 1 - self._phase) % q  # the next sample to keep in this block
+            self._phase = (self._phase + n) % q
+            x, y = x[first::q], y[first::q]
+        if x.size >= self.window_d:  # only the newest window matters
+            x, y = x[-self.window_d:], y[-self.window_d:]
         m = x.size
-        idx = (self._head + np.arange(m)) % self.window
+        idx = (self._head + np.arange(m)) % self.window_d
         self._x[idx] = x
         self._y[idx] = y
-        self._head = (self._head + m) % self.window
-        self._filled = min(self.window, self._filled + m)
+        self._head = (self._head + m) % self.window_d
+        self._filled = min(self.window_d, self._filled + m)
         self._since += n
-        if self._filled < self.window or self._since < self.update:
+        if self._filled < self.window_d or self._since < self.update:
             return False
         self._since = 0
         return True
@@ -181,11 +200,12 @@ class FrequencyTracker:
         one is due, else None."""
         if not self.append(table_acc, floor_acc):
             return None
-        return self.accept(self.identify(*self.window_data()))
+        return self.accept(self.identify_decimated(*self.window_data()))
 
     def window_data(self) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of the window, oldest sample first: what `identify` takes."""
-        order = (self._head + np.arange(self.window)) % self.window
+        """Copies of the (decimated) window, oldest sample first: what `identify_decimated`
+        takes."""
+        order = (self._head + np.arange(self.window_d)) % self.window_d
         return self._x[order], self._y[order]
 
     def accept(self, result) -> list[float]:
@@ -198,18 +218,25 @@ class FrequencyTracker:
     def identify(self, table_acc: np.ndarray, floor_acc: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, float]:
         """Frequencies (Hz) and damping ratios per mode (NaN where not claimed), and the fit,
-        from one record of table (n,) and floor (n, k) accelerations."""
+        from one record of table (n,) and floor (n, k) accelerations at fs (a NaN carries
+        through the decimation, and a channel holding one sits out)."""
+        x, y = np.asarray(table_acc, dtype=float), np.asarray(floor_acc, dtype=float)
+        q = self.decimation
+        if q > 1:
+            x = scipy.signal.decimate(x, q, ftype="fir", zero_phase=True)
+            y = scipy.signal.decimate(y, q, axis=0, ftype="fir", zero_phase=True)
+        return self.identify_decimated(x, y)
+
+    def identify_decimated(self, table_acc: np.ndarray, floor_acc: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray, float]:
+        """`identify` on a record already at fs / decimation (`window_data()`)."""
         nm = self.model_frequencies_hz.size
         freq, zeta = np.full(nm, np.nan), np.full(nm, np.nan)
         good = np.all(np.isfinite(floor_acc), axis=0)  # a channel with a dropout sits out
         if not np.all(np.isfinite(table_acc)) or not good.any():
             return freq, zeta, np.nan
         x, y = np.asarray(table_acc, dtype=float), np.asarray(floor_acc, dtype=float)[:, good]
-        q = self.decimation
-        if q > 1:
-            x = scipy.signal.decimate(x, q, ftype="fir", zero_phase=True)
-            y = scipy.signal.decimate(y, q, axis=0, ftype="fir", zero_phase=True)
-        fsd = self.fs / q
+        fsd = self.fs / self.decimation
         x = x - x.mean()
         y = y - y.mean(axis=0)
         if not np.any(x) or not np.all(np.any(y, axis=0)):

@@ -4,7 +4,7 @@
 Per frame: drain the source's queue; for every block run the steady-state Kalman filter
 (`physics.estimator`: the modal model driven by the measured table acceleration, corrected by
 the floor accelerations); push the accelerations into the natural-frequency tracker (its fits
-run in a worker thread, so a frame never waits for one); integrate
+run in a worker process, so a frame never waits for one); integrate
 the motor speed into the rotor and crank angles; keep a short history for the plots. When the
 source carries no floor accelerometers the model runs open loop, driven by the table
 acceleration alone (exact discretisation, `physics.lti`), and says so in `mode`.
@@ -170,7 +170,7 @@ class LiveFeed:
                 self._floor_disp = u[-1, :self.n].copy()
                 if self.tracker is not None and self.tracker.append(ag, y) \
                         and self._fit is None:  # one fit at a time; a busy worker skips one
-                    self._fit = self._worker().submit(self.tracker.identify,
+                    self._fit = self._worker().submit(self.tracker.identify_decimated,
                                                       *self.tracker.window_data())
             elif self.mode == "open-loop":
                 # from the state at the previous block's last sample (row 0) through this block
@@ -193,12 +193,17 @@ class LiveFeed:
     # --- frequency tracking off the frame loop --------------------------------------------------
 
     def _worker(self):
-        """One thread for the tracker's fits (tens of ms each): the frame loop never waits for
-        one, and numpy/scipy release the GIL while they work."""
+        """One process for the tracker's fits (0.05-0.2 s of CPU each, much of it Python that
+        holds the GIL): in a thread they delayed the estimator by up to 30 ms at 10 kHz; in
+        their own process the frame loop and the ingest never wait for them. The window sent
+        over is the decimated one (a few thousand samples)."""
         if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="frequency tracker")
+            # spawn: a fork of a process running the link and rig threads could inherit a
+            # held lock; the worker imports numpy and scipy once (~1 s) and then stays
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
     def _collect_fit(self, wait_s: float = 0.0) -> None:
@@ -217,6 +222,12 @@ class LiveFeed:
         self.alarm = "; ".join(
             f"mode {r} {abs(d[r - 1]):.1f} % {'below' if d[r - 1] < 0 else 'above'} model"
             for r in self.tracker.alarm())
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the tracker's worker (none before the first fit): what a benchmark
+        adds to this process's CPU time."""
+        procs = getattr(self._pool, "_processes", None) if self._pool is not None else None
+        return list(procs or ())
 
     def settle(self, timeout: float = 5.0) -> None:
         """Wait for a fit in progress and take its result (the end of a headless run)."""
