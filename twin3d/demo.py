@@ -134,4 +134,4 @@ def _status_line(feed, truth, n: int) -> str:
     true = f"{1e3 * truth[n - 1]:+7.3f}" if truth is not None else "   -   "
     return (f"t {st.t:5.1f} s | crank {st.speed_rpm:6.1f} rpm | floor {n} est {est:+7.3f} "
             f"true {true} mm | tracked {tracked} Hz | p99 {feed.latency_ms(99) or 0:5.1f} ms"
-            f" | {feed.label} | {feed.sublabel}")
+            f" | {feed.label}" + (f" | {feed.sublabel}" if feed.sublabel else ""))
