@@ -136,7 +136,30 @@ class Ingest:
 
 # --- mqtt ------------------------------------------------------------------------------------
 
-class MqttSource(Ingest):
+class LinkSource(Ingest):
+    """A source fed by a link thread: start/stop the link; `wait` blocks on its queue and hands
+    the first message to `_take` (the source's own handling of one message)."""
+
+    link: object
+
+    def start(self) -> LinkSource:
+        self.link.start()
+        return self
+
+    def stop(self) -> None:
+        self.link.stop()
+
+    def wait(self, timeout: float) -> bool:
+        m = self.link.get(timeout)
+        if m is not None:
+            self._take(m)
+        return m is not None
+
+    def _take(self, message) -> None:
+        raise NotImplementedError
+
+
+class MqttSource(LinkSource):
     """Blocks from `twin3d/<rig_id>/data`, the retained meta and state; acks go to `events` and
     to every callable in `ack_listeners` (the twin's commander).
 
@@ -154,18 +177,8 @@ class MqttSource(Ingest):
         self.ack_listeners: list = []
         self._pending: deque = deque()
 
-    def start(self) -> MqttSource:
-        self.link.start()
-        return self
-
-    def stop(self) -> None:
-        self.link.stop()
-
-    def wait(self, timeout: float) -> bool:
-        m = self.link.get(timeout)
-        if m is not None:
-            self._pending.append(m)
-        return m is not None
+    def _take(self, message) -> None:
+        self._pending.append(message)  # handled in order with the rest at the next poll
 
     def poll(self, max_blocks: int = 10_000) -> list[Ingested]:
         msgs = list(self._pending) + self.link.drain()
@@ -208,7 +221,7 @@ class MqttSource(Ingest):
 
 # --- serial ----------------------------------------------------------------------------------
 
-class SerialSource(Ingest):
+class SerialSource(LinkSource):
     """`$D` lines grouped into blocks at each poll; `$M` gives the channel names and units.
 
     The per-line seq reveals lost lines (counted as gaps); the device clock t_us becomes t0.
@@ -228,20 +241,7 @@ class SerialSource(Ingest):
         self._offset_ns: int | None = None
         self._rows: list = []  # (seq, t_us, values, t_recv)
 
-    def start(self) -> SerialSource:
-        self.link.start()
-        return self
-
-    def stop(self) -> None:
-        self.link.stop()
-
-    def wait(self, timeout: float) -> bool:
-        m = self.link.get(timeout)
-        if m is not None:
-            self._handle(m)
-        return m is not None
-
-    def _handle(self, sm) -> None:
+    def _take(self, sm) -> None:
         from .serial_lines import AckLine, DataLine, MetaLine
 
         msg = sm.message
@@ -258,7 +258,7 @@ class SerialSource(Ingest):
 
     def poll(self, max_blocks: int = 10_000) -> list[Ingested]:
         for sm in self.link.drain():
-            self._handle(sm)
+            self._take(sm)
         p = self.link.parser
         self.counters["crc_errors"] = p.bad_checksum
         self.counters["invalid"] = max(self.counters["invalid"], p.bad_fields + p.garbage)

@@ -124,8 +124,8 @@ class LiveFeed:
             from .physics.frequency_tracking import FrequencyTracker
 
             window = max(self.track_window_s, 8.0 / min(self.model_hz))
-            table_noise = sensors[channels[self.col_table]].noise_rms \
-                if channels[self.col_table] in sensors else None
+            # col_table is only ever a column of a scene sensor, so its noise is known
+            table_noise = sensors[channels[self.col_table]].noise_rms
             self.tracker = FrequencyTracker(fs, self.model_hz, window_s=window,
                                             update_s=min(1.0, window / 2),
                                             input_noise_rms=table_noise or None)
