@@ -21,18 +21,17 @@ def bench_vibration_control(repeat: int) -> list[dict]:
     result = tools.run(mod, inputs, ctx)
     ours = best(lambda: tools.run(mod, inputs, ctx), repeat)
 
+    from twin3d.physics.structure import with_oscillator
+
     model = ctx.scene.model(inputs.profile)
     act = ctx.scene.actuator_params()
     n = model.n
     f_ = act.floor - 1
-    M = np.zeros((n + 1, n + 1))
-    M[:n, :n] = model.M
-    M[f_, f_] += act.base_mass_kg
-    M[n, n] = act.proof_mass_kg
-    e = np.zeros(n + 1)
+    carried = with_oscillator(model, act.floor, act.base_mass_kg, act.proof_mass_kg,
+                              act.stiffness_n_per_m, act.damping_ns_per_m)
+    M, K, C = carried.M, carried.K, carried.C
+    e = np.zeros(n + 1)  # the coil acts between the floor and the proof mass
     e[f_], e[n] = 1.0, -1.0
-    K = np.pad(model.K, (0, 1)) + act.stiffness_n_per_m * np.outer(e, e)
-    C = np.pad(model.C, (0, 1)) + act.damping_ns_per_m * np.outer(e, e)
     Zc = act.force_factor_n_per_a * inputs.gain_a_s_per_m * np.outer(e, np.eye(n + 1)[f_])
     w = 2 * np.pi * result.frequency_hz
     out = {}
