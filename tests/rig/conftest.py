@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +61,18 @@ def mosquitto_fixture(broker_class):
 @pytest.fixture
 def loopback_port(free_port) -> int:
     return free_port()
+
+
+def _stop_rig(proc: subprocess.Popen) -> None:
+    """SIGTERM (the rig's clean exit: offline state, link removed), then kill if it hangs."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+@pytest.fixture(name="stop_rig", scope="session")
+def stop_rig_fixture():
+    return _stop_rig

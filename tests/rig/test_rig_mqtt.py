@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -50,16 +49,11 @@ class Watcher:
 
 
 @pytest.fixture(scope="module")
-def rig(broker_port, tmp_path_factory):
+def rig(broker_port, tmp_path_factory, stop_rig):
     audit = tmp_path_factory.mktemp("audit")
     proc = _spawn_rig(broker_port, "rigA", audit)
     yield {"port": broker_port, "rig_id": "rigA", "audit": audit, "proc": proc}
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+    stop_rig(proc)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 
@@ -13,7 +12,7 @@ from twin3d.io.serial_link import SerialLink
 
 
 def test_serial_rig_streams_lines_and_answers_commands(tmp_path, wait_until, capsys,
-                                                        monkeypatch):
+                                                        monkeypatch, stop_rig):
     from twin3d.cli import main
 
     path = str(tmp_path / "ttyRIG")
@@ -46,10 +45,5 @@ def test_serial_rig_streams_lines_and_answers_commands(tmp_path, wait_until, cap
         ack = json.loads(capsys.readouterr().out)
         assert ack["status"] == "rejected" and "stopped" in ack["reason"]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_rig(proc)
     assert not os.path.lexists(path)  # the rig removes its link on the way out
