@@ -65,7 +65,7 @@ def bench_linear(seconds: float, repeat: int) -> list[dict]:
 def bench_rig(seconds: float) -> list[dict]:
     """Coupled motor + crank + structure + actuator at the physics rate, vs real time."""
     from twin3d.physics import rig
-    from twin3d.scene_file import load_scene
+    from twin3d.scenefile.records import load_scene
 
     scene = load_scene("three_storey")
     system = rig.build_rig(scene.model(), scene.motor_params(), scene.crank_params(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import best, figure
+from twin3d.bench import best, figure
 
 FS = 1000.0
 

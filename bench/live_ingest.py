@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import figure
+from twin3d.bench import figure
 
 FS = 10_000.0
 BLOCK = 250  # samples per block: 40 blocks per second
@@ -111,7 +111,7 @@ def _wait_listening(proc: subprocess.Popen, port: int, log: Path) -> None:
 
 def _first_sensors():
     """The default scene and the names of its first 8 sensors, in order."""
-    from twin3d.scene_file import load_scene
+    from twin3d.scenefile.records import load_scene
 
     scene = load_scene("three_storey")
     return scene, list(scene.data.sensors)[:N_CHANNELS]
@@ -229,8 +229,8 @@ class _Publisher:
 def _receive_live_feed(port: int, rig: str, seconds: float) -> dict:
     """The live twin on the stream, driven like `twin3d monitor`: wait for data, then step."""
     from twin3d.io.sources import open_source
-    from twin3d.live_feed import LiveFeed
-    from twin3d.scene_file import load_scene
+    from twin3d.live.live_feed import LiveFeed
+    from twin3d.scenefile.records import load_scene
 
     scene = load_scene("three_storey")
     feed = LiveFeed(open_source(f"mqtt://127.0.0.1:{port}/{rig}", scene), scene)

@@ -14,15 +14,15 @@ import sys
 
 import numpy as np
 
-from . import figure
+from twin3d.bench import figure
 
 
 def _generate_show(view):
     """Ursina's own path for what RigView.show does: the same numpy sway map, normals and drift
     colours, then mesh.vertices/normals/colors = flat arrays and mesh.generate()."""
-    from twin3d.meshes import sway_displacement
-    from twin3d.scene.colours import drift_colours
-    from twin3d.scene.vertex_buffers import column_view, face_normals
+    from twin3d.view.meshes import sway_displacement
+    from twin3d.view.colours import drift_colours
+    from twin3d.view.vertex_buffers import column_view, face_normals
 
     mesh = view.entities["structure"].model
     base_v = view.base_vertices["structure"]
@@ -55,13 +55,13 @@ def _child(updates: int, warmup: int, frames: int) -> dict:
     call alone on the structure mesh, both ways."""
     import time
 
-    from twin3d.scene import engine
+    from twin3d.view import engine
 
     engine.start("offscreen", (1280, 720))
-    from twin3d.feeds import SimFeed
+    from twin3d.live.feeds import SimFeed
     from twin3d.physics import warmup as physics_warmup
-    from twin3d.scene.app import TwinApp
-    from twin3d.scene_file import load_scene
+    from twin3d.view.app import TwinApp
+    from twin3d.scenefile.records import load_scene
 
     physics_warmup()
     scene = load_scene()
@@ -108,7 +108,7 @@ def _child(updates: int, warmup: int, frames: int) -> dict:
 
     # the buffer mechanism alone: the same three arrays written into the columns vs handed
     # to Ursina and regenerated (what is left when the numpy work above is taken out)
-    from twin3d.scene.vertex_buffers import column_view
+    from twin3d.view.vertex_buffers import column_view
 
     mesh = view.entities["structure"].model
     v, nrm, col = (column_view(mesh, c).copy() for c in ("vertex", "normal", "color"))

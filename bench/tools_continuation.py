@@ -34,7 +34,7 @@ def bench_continuation(quick: bool) -> list[dict]:
     from twin3d.physics import continuation as nc
     from twin3d.tools import continuation as tool
 
-    from . import best, figure
+    from twin3d.bench import best, figure
 
     inputs = tools.example_inputs(tool)
     ctx = tools.Context(scene=object())  # the default session needs no scene

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import best, figure
+from twin3d.bench import best, figure
 
 
 def _ctx():
     from twin3d import tools
-    from twin3d.scene_file import load_scene
+    from twin3d.scenefile.records import load_scene
     return tools, tools.Context(scene=load_scene())
 
 
@@ -72,7 +72,7 @@ def bench_simulator_mc(scenarios: int) -> list[dict]:
         result = tools.run(mod, inputs, ctx)
 
     ours = best(ours_fn, 2)
-    from twin3d.physics import simulation as sim
+    from twin3d.physics import monte_carlo as sim
     scen = sim.draw_scenarios(np.diag(ctx.scene.model().M), [34958.3691, 43195.1237, 43295.9086],
                               [7.8963, 4.0129, 5.4905], [0] * 3, [0] * 3,
                               {"mass": 0.1, "stiffness": 1000.0}, scenarios,

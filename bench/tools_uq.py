@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import best, figure
+from twin3d.bench import best, figure
 
 # the default identified model (scene profile southampton_identified)
 _THETA = np.r_[[5.0394, 4.9919, 4.9693], [34958.3691, 43195.1237, 43295.9086],

@@ -16,8 +16,8 @@ from __future__ import annotations
 import threading
 import time
 
-from .inbox import Inbox
-from .mqtt_link import LinkCounters, Message, Will
+from twin3d.io.inbox import Inbox
+from twin3d.io.mqtt_link import LinkCounters, Message, Will
 
 
 def _matches(topic_filter: str, topic: str) -> bool:

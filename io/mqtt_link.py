@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 
-from .inbox import Inbox
+from twin3d.io.inbox import Inbox
 
 ROOT = "twin3d"
 DEFAULT_RIG_ID = "rig1"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import t3d1
+from twin3d.io import t3d1
 
 META = "meta.json"
 BLOCKS = "blocks.t3d"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import serial
 
-from .inbox import Inbox
-from .serial_lines import LineParser, Message
+from twin3d.io.inbox import Inbox
+from twin3d.io.serial_lines import LineParser, Message
 
 
 @dataclass(frozen=True)

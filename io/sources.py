@@ -1,6 +1,6 @@
 """Open a source URL as one uniform ingest object.
 
-    sim[?rpm=0&seed=0]                   the simulated rig in this process (twin3d.inprocess_rig),
+    sim[?rpm=0&seed=0]                   the simulated rig in this process (twin3d.rig.inprocess),
                                          behind the same protocol as on a broker
     mqtt://host[:port][/rig_id]          a rig on a broker (mqtts:// with ?ca=FILE for TLS;
                                          credentials from TWIN3D_MQTT_USER / TWIN3D_MQTT_PASS)
@@ -26,8 +26,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from . import t3d1
-from .inbox import Inbox
+from twin3d.io import t3d1
+from twin3d.io.inbox import Inbox
 
 COUNTERS = ("blocks", "samples", "gaps", "lost_blocks", "duplicates", "crc_errors", "invalid",
             "overflows")
@@ -168,7 +168,7 @@ class MqttSource(LinkSource):
 
     def __init__(self, url: str, link, rig_id: str):
         super().__init__(url)
-        from .mqtt_link import Topics
+        from twin3d.io.mqtt_link import Topics
 
         self.topics = Topics.for_rig(rig_id)
         self.link = link
@@ -231,7 +231,7 @@ class SerialSource(LinkSource):
 
     def __init__(self, url: str, path: str, baud: int, fs_hint: float, block_samples: int):
         super().__init__(url)
-        from .serial_link import SerialLink
+        from twin3d.io.serial_link import SerialLink
 
         self.link = SerialLink(path, baud)
         self.fs = fs_hint
@@ -242,7 +242,7 @@ class SerialSource(LinkSource):
         self._rows: list = []  # (seq, t_us, values, t_recv)
 
     def _take(self, sm) -> None:
-        from .serial_lines import AckLine, DataLine, MetaLine
+        from twin3d.io.serial_lines import AckLine, DataLine, MetaLine
 
         msg = sm.message
         if isinstance(msg, MetaLine):
@@ -308,7 +308,7 @@ class ReplaySource(Ingest):
 
     def __init__(self, url: str, folder: str, speed: float = 1.0):
         super().__init__(url)
-        from .recorder import encoded, read_recording
+        from twin3d.io.recorder import encoded, read_recording
 
         self.recording = read_recording(folder)
         self._encoded = encoded
@@ -383,7 +383,7 @@ def open_source(url: str, scene=None) -> Ingest:
     if url == "sim" or url.startswith("sim?"):
         if scene is None:
             raise ValueError("source 'sim' needs a scene")
-        from ..inprocess_rig import SimSource  # the rig is not I/O: it lives in twin3d
+        from twin3d.rig.inprocess import SimSource  # the rig is not I/O: it lives in twin3d
 
         q = parse_qs(url.partition("?")[2])
         return SimSource(scene, rpm=_query_float(q, "rpm", 0.0, 0.0,
@@ -399,7 +399,7 @@ def open_source(url: str, scene=None) -> Ingest:
         return ReplaySource(url, path, _query_float(q, "speed", 1.0, 0.0, 1000.0, url))
     parts = urlsplit(url)
     if parts.scheme in ("mqtt", "mqtts"):
-        from .mqtt_link import DEFAULT_RIG_ID, Tls
+        from twin3d.io.mqtt_link import DEFAULT_RIG_ID, Tls
 
         if not parts.hostname:
             raise ValueError(f"source {url!r}: no broker host (expected mqtt://HOST:PORT[/RIG])")
@@ -413,7 +413,7 @@ def open_source(url: str, scene=None) -> Ingest:
         q = parse_qs(parts.query)
         tls = Tls(ca_certs=q["ca"][-1] if "ca" in q else None) if parts.scheme == "mqtts" \
             else None
-        from .mqtt_link import MqttLink
+        from twin3d.io.mqtt_link import MqttLink
 
         link = MqttLink(parts.hostname, port, tls=tls,
                         username=os.environ.get("TWIN3D_MQTT_USER"),

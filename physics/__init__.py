@@ -12,7 +12,7 @@ def warmup() -> float:
     """
     import numpy as np
 
-    from . import lti, nonlinear, rig, sensors, structure
+    from twin3d.physics import lti, nonlinear, rig, sensors, structure
 
     t0 = time.perf_counter()
     lti.step_sequence(np.eye(2), np.zeros((2, 1)), np.zeros((2, 1)), np.zeros(2),
@@ -24,15 +24,15 @@ def warmup() -> float:
     sensors.measure(np.zeros(2), sensors.SensorSpec(name="x", unit="", sensitivity=1.0,
                                                     noise_rms=0.0, adc_bits=16,
                                                     full_scale_v=1.0), np.random.default_rng(0))
-    from .params import CrankParams, MotorParams
-    from .structure import LinearModel
+    from twin3d.physics.params import CrankParams, MotorParams
+    from twin3d.physics.structure import LinearModel
 
     system = rig.build_rig(LinearModel.chain([1.0], [1.0], [0.0]),
                            MotorParams(1.0, 1e-3, 0.01, 1, 1e-4, 0.0, 0.0, 24.0, 1.0, 0.0, 0.0,
                                        1.0, 1.0), CrankParams(0.0, 1.0, 1.0))
     rig.run(system, rig.initial_state(system), rig.RigCommand(), 1e-4, 2, 1)
     # the live twin's Kalman filter runs on the first block: compile it here, not in a frame
-    from . import estimator
+    from twin3d.physics import estimator
 
     est = estimator.build_estimator(LinearModel.chain([1.0, 1.0], [1e3, 1e3], [1.0, 1.0]),
                                     100.0, measured_floors=(1, 2))

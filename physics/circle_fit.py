@@ -31,7 +31,7 @@ import scipy.linalg
 import scipy.optimize
 import scipy.signal
 
-from .structure import LinearModel, chain_matrix, frf, modal_analysis
+from twin3d.physics.structure import LinearModel, chain_matrix, frf, modal_analysis
 
 
 def resonance_peaks(frequency_hz: np.ndarray, db: np.ndarray, n: int, f_min_hz: float = 3.0,

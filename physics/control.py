@@ -29,8 +29,8 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from .params import ActuatorParams
-from .structure import LinearModel, with_oscillator
+from twin3d.physics.params import ActuatorParams
+from twin3d.physics.structure import LinearModel, with_oscillator
 
 
 @dataclass(frozen=True)

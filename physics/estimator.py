@@ -28,8 +28,8 @@ import numba
 import numpy as np
 import scipy.linalg
 
-from .lti import discretise
-from .structure import LinearModel, modal_analysis
+from twin3d.physics.lti import discretise
+from twin3d.physics.structure import LinearModel, modal_analysis
 
 
 @dataclass(frozen=True)

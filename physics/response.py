@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lti import simulate
-from .nonlinear import integrate_cubic
-from .structure import LinearModel
+from twin3d.physics.lti import simulate
+from twin3d.physics.nonlinear import integrate_cubic
+from twin3d.physics.structure import LinearModel
 
 
 @dataclass(frozen=True)

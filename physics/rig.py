@@ -481,8 +481,8 @@ def _is_freewheeling(k, mode, theta_e):
 
 from dataclasses import dataclass, field  # noqa: E402
 
-from .params import ActuatorParams, CrankParams, MotorParams  # noqa: E402
-from .structure import LinearModel  # noqa: E402
+from twin3d.physics.params import ActuatorParams, CrankParams, MotorParams  # noqa: E402
+from twin3d.physics.structure import LinearModel  # noqa: E402
 
 
 @dataclass(frozen=True)

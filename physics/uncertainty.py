@@ -20,7 +20,7 @@ import numba
 import numpy as np
 import scipy.special
 
-from .structure import chain_receptance_batch, chain_thomas
+from twin3d.physics.structure import chain_receptance_batch, chain_thomas
 
 # ---------------------------------------------------------------------------------------------
 # Interval (set-based) propagation
@@ -43,7 +43,7 @@ def storey_values(A: np.ndarray) -> np.ndarray:
 def chain_values(M, K, C) -> np.ndarray | None:
     """theta = [m, k, c] of a chain model, or None if (M, K, C) is not of chain form (a beam
     profile's Rayleigh damping alpha M + beta K, for one, is not)."""
-    from .structure import chain_matrix
+    from twin3d.physics.structure import chain_matrix
 
     theta = np.r_[np.diag(M), storey_values(K), storey_values(C)]
     n = M.shape[0]

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from twin3d.scene_file import SCENES_DIR
+from twin3d.scenefile.records import SCENES_DIR
 
 
 def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

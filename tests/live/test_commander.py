@@ -13,14 +13,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from twin3d import commander as commander_mod
-from twin3d.commands import DEFAULT_TTL_S
-from twin3d.demo import LOOP_S, SCRIPT, DemoOperator
+from twin3d.live import commander as commander_mod
+from twin3d.protocol.commands import DEFAULT_TTL_S
+from twin3d.live.demo import LOOP_S, SCRIPT, DemoOperator
 from twin3d.io.loopback import LoopbackBus
 from twin3d.io.mqtt_link import Topics
 from twin3d.io.sources import MqttSource
-from twin3d.live_feed import LiveFeed
-from twin3d.scene_file import load_scene
+from twin3d.live.live_feed import LiveFeed
+from twin3d.scenefile.records import load_scene
 
 SCENE = load_scene("three_storey")
 TOPICS = Topics.for_rig("sim")

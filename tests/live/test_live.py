@@ -12,12 +12,12 @@ import tty
 import numpy as np
 import pytest
 
-from twin3d.cli import main
+from twin3d.cli.main import main
 from twin3d.io import recorder, serial_lines as sl, t3d1
 from twin3d.io.mqtt_link import MqttLink, Topics
 from twin3d.io.sources import open_source
-from twin3d.live_feed import LiveFeed
-from twin3d.scene_file import load_scene
+from twin3d.live.live_feed import LiveFeed
+from twin3d.scenefile.records import load_scene
 
 SCENE = load_scene("three_storey")
 CHANNELS = tuple(SCENE.data.sensors)
@@ -148,7 +148,7 @@ def test_replay_to_a_broker_and_to_files(broker, tmp_path, capsys, wait_for):
 def test_feed_follows_a_replay_and_reports_gaps(tmp_path):
     # a recording of the simulated rig: the estimate must track the true floor motion
     from twin3d.physics import rig as rigmod
-    from twin3d.sim import SimulatedRig
+    from twin3d.rig.truth import SimulatedRig
 
     sim = SimulatedRig(SCENE)
     sim.set_command(rigmod.RigCommand(mode=rigmod.MODE_SPEED, speed_rpm=360.0,

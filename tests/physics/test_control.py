@@ -15,7 +15,7 @@ import scipy.linalg
 
 from twin3d.physics import control as c
 from twin3d.physics import rig
-from twin3d.scene_file import load_scene
+from twin3d.scenefile.records import load_scene
 
 W = 2 * np.pi * np.linspace(1.0, 100.0, 9901)  # Cristallo's grid, rad/s
 

@@ -14,9 +14,9 @@ import uuid
 
 import paho.mqtt.client as mqtt
 
-from twin3d.audit import read_audit
-from twin3d.commands import ACCEPTED, REJECTED, make_command
-from twin3d.interlocks import Interlocks
+from twin3d.protocol.audit import read_audit
+from twin3d.protocol.commands import ACCEPTED, REJECTED, make_command
+from twin3d.rig.interlocks import Interlocks
 from twin3d.io.mqtt_link import Topics
 from twin3d.io.t3d1 import Block, decode
 

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin3d.audit import AuditLog, read_audit
-from twin3d.commands import CommandError, decode_command, limit_values, make_command
-from twin3d.dry_run import dry_run
+from twin3d.protocol.audit import AuditLog, read_audit
+from twin3d.protocol.commands import CommandError, decode_command, limit_values, make_command
+from twin3d.live.dry_run import dry_run
 from twin3d.physics.control import dvf_critical_gain
-from twin3d.physics.safety import steady_drift_m
-from twin3d.rig_process import RigCore
-from twin3d.scene_file import load_scene
+from twin3d.physics.steady_drift import steady_drift_m
+from twin3d.rig.process import RigCore
+from twin3d.scenefile.records import load_scene
 
 
 @pytest.fixture(scope="module")

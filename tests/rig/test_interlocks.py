@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from twin3d.commands import ACCEPTED, DONE, REJECTED, Ack, make_command
-from twin3d.interlocks import ESTOP, OK, TRIPPED, Interlocks, Trip
-from twin3d.scene_file import load_scene
+from twin3d.protocol.commands import ACCEPTED, DONE, REJECTED, Ack, make_command
+from twin3d.rig.interlocks import ESTOP, OK, TRIPPED, Interlocks, Trip
+from twin3d.scenefile.records import load_scene
 
 T0 = 1_700_000_000.0
 

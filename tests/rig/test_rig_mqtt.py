@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from twin3d.audit import read_audit
+from twin3d.protocol.audit import read_audit
 from twin3d.io.mqtt_link import MqttLink, Topics
 from twin3d.io.t3d1 import Block, decode, parse_meta
 
@@ -73,7 +73,7 @@ def _argv(rig, op, args, user, extra):
 @pytest.fixture
 def cmd(rig, capsys, monkeypatch):
     """`twin3d cmd ...` in this process (the subprocess path is tested once, below)."""
-    from twin3d.cli import main
+    from twin3d.cli.main import main
 
     monkeypatch.setenv("TWIN3D_AUDIT_DIR", str(rig["audit"]))
 

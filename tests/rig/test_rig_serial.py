@@ -13,7 +13,7 @@ from twin3d.io.serial_link import SerialLink
 
 def test_serial_rig_streams_lines_and_answers_commands(tmp_path, wait_until, capsys,
                                                         monkeypatch, stop_rig):
-    from twin3d.cli import main
+    from twin3d.cli.main import main
 
     path = str(tmp_path / "ttyRIG")
     env = {**os.environ, "TWIN3D_AUDIT_DIR": str(tmp_path / "audit")}

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from twin3d.cli import main
+from twin3d.cli.main import main
 from twin3d.tools import continuation as tool
 
 

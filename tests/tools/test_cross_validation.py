@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from twin3d import tools
-from twin3d.cli import main
-from twin3d.frf_files import asset
+from twin3d.cli.main import main
+from twin3d.tools._frf_files import asset
 from twin3d.physics.structure import modal_analysis
-from twin3d.scene_file import load_scene
+from twin3d.scenefile.records import load_scene
 from twin3d.tools import cross_validation as cv
 
 # TOOLS.md 5.4 / 14 (floor 1)

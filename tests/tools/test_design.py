@@ -11,10 +11,10 @@ import pytest
 import scipy.stats
 
 from twin3d import tools
-from twin3d.cli import main
+from twin3d.cli.main import main
 from twin3d.physics.structure import chain_matrix
-from twin3d.scene_file import load_scene
-from twin3d.schema import SchemaError
+from twin3d.scenefile.records import load_scene
+from twin3d.scenefile.schema import SchemaError
 
 MOD = tools.get("design")
 M = np.array([4.8724882, 5.4758033, 5.6923249])

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from twin3d.calculix import parse_dat
-from twin3d.cli import main
+from twin3d.tools._calculix import parse_dat
+from twin3d.cli.main import main
 
 
 def _run(capsys, *sets: str) -> dict:
@@ -86,7 +86,7 @@ MODE NO.   X-COMPONENT     Y-COMPONENT     Z-COMPONENT     X-ROTATION      Y-ROT
 """
     f, part = parse_dat(text)
     np.testing.assert_allclose(f, [7.604657, 19.48342])
-    from twin3d.calculix import in_plane
+    from twin3d.tools._calculix import in_plane
     assert in_plane(part).tolist() == [True, False]  # mode 2 sways out of the plane
     with pytest.raises(ValueError):
         parse_dat("nothing here")

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from twin3d import tools
-from twin3d.cli import main
-from twin3d.frf_files import asset, read_frf
+from twin3d.cli.main import main
+from twin3d.tools._frf_files import asset, read_frf
 from twin3d.physics.structure import LinearModel, frf
-from twin3d.scene_file import load_scene
+from twin3d.scenefile.records import load_scene
 
 PEAKS = [6.500, 17.469, 26.500]  # TOOLS.md 8 / 14: measured resonances of Experimental.csv
 
@@ -95,7 +95,7 @@ def test_too_few_peaks_is_a_clear_error(tmp_path, capsys):
 
 
 def test_save_as_writes_a_profile_that_loads_back(tmp_path, monkeypatch, capsys):
-    from twin3d import profile_store
+    from twin3d.scenefile import profiles as profile_store
 
     monkeypatch.setenv("TWIN3D_PROFILES_DIR", str(tmp_path))
     r = _run(capsys, 'save_as="soton_updated"')

@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from twin3d import profile_store
-from twin3d.cli import main
+from twin3d.scenefile import profiles as profile_store
+from twin3d.cli.main import main
 from twin3d.physics.structure import frf, modal_analysis
-from twin3d.scene_file import load_scene
-from twin3d.schema import SchemaError
+from twin3d.scenefile.records import load_scene
+from twin3d.scenefile.schema import SchemaError
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,9 @@ import scipy.integrate
 import scipy.signal
 
 from twin3d import tools
-from twin3d.physics import simulation as sim
-from twin3d.scene_file import load_scene
-from twin3d.schema import SchemaError
+from twin3d.physics import monte_carlo as sim
+from twin3d.scenefile.records import load_scene
+from twin3d.scenefile.schema import SchemaError
 
 MOD = tools.get("simulator")
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from twin3d import tools
-from twin3d.cli import main
+from twin3d.cli.main import main
 from twin3d.physics import uncertainty as uq
 from twin3d.physics.structure import LinearModel, chain_matrix, frf
-from twin3d.scene_file import load_scene
-from twin3d.schema import SchemaError
+from twin3d.scenefile.records import load_scene
+from twin3d.scenefile.schema import SchemaError
 
 MOD = tools.get("uncertainty")
 # Cristallo's UQ page centres (TOOLS.md 2.2), x1e4 scaling kept so its log10 figures apply.

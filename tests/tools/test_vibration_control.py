@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from twin3d import tools
-from twin3d.cli import main
+from twin3d.cli.main import main
 from twin3d.physics import control as ctl
-from twin3d.scene_file import load_scene
-from twin3d.schema import SchemaError
+from twin3d.scenefile.records import load_scene
+from twin3d.scenefile.schema import SchemaError
 
 MOD = tools.get("vibration_control")
 

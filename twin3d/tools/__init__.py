@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..schema import SchemaError, build, describe
+from twin3d.scenefile.schema import SchemaError, build, describe
 
 REQUIRED = ("NAME", "SUMMARY", "Inputs", "Result", "run", "EXAMPLE")
 
@@ -53,7 +53,7 @@ class Plot:
 class Context:
     """What a tool may use besides its inputs: the scene, progress and cancellation."""
 
-    scene: Any = None  # twin3d.scene_file.Scene; loaded on first use when None
+    scene: Any = None  # twin3d.scenefile.records.Scene; loaded on first use when None
     progress: Callable[[float, str], None] | None = None
     cancelled: Callable[[], bool] = field(default=lambda: False)
 
@@ -63,7 +63,7 @@ class Context:
 
     def get_scene(self):
         if self.scene is None:
-            from ..scene_file import load_scene
+            from twin3d.scenefile.records import load_scene
             self.scene = load_scene()
         return self.scene
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..physics import continuation as nc
-from ..schema import SchemaError, spec
-from . import Cancelled, Context, Plot
+from twin3d.physics import continuation as nc
+from twin3d.scenefile.schema import SchemaError, spec
+from twin3d.tools import Cancelled, Context, Plot
 
 NAME = "continuation"
 SUMMARY = ("cubic-spring chain: open-loop frequency/amplitude sweeps, control-based "
@@ -137,7 +137,7 @@ def run(inputs: Inputs, ctx: Context) -> Result:
                           inputs.force_max_n)
     import scipy.linalg
 
-    from ..physics.structure import chain_matrix
+    from twin3d.physics.structure import chain_matrix
     wlin = np.sqrt(scipy.linalg.eigh(chain_matrix(s), np.diag(m), eigvals_only=True))
 
     def check():

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..frf_files import asset, read_db_table
-from ..physics.circle_fit import resonance_peaks
-from ..physics.structure import frf
-from ..schema import SchemaError, spec
-from . import Cancelled, Context, Plot
+from twin3d.tools._frf_files import asset, read_db_table
+from twin3d.physics.circle_fit import resonance_peaks
+from twin3d.physics.structure import frf
+from twin3d.scenefile.schema import SchemaError, spec
+from twin3d.tools import Cancelled, Context, Plot
 
 NAME = "cross_validation"
 SUMMARY = ("measured vs numerical FRFs of the four prototypes: peaks, frequency errors, FRAC, "

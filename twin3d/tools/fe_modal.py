@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..calculix import abaqus_deck, run_ccx
-from ..physics.fe_frame import (FrameSpec, build_frame, frame_modes, shear_building_stiffness)
-from ..schema import SchemaError, spec
-from . import Cancelled, Context, Plot
+from twin3d.tools._calculix import abaqus_deck, run_ccx
+from twin3d.physics.fe_frame import (FrameSpec, build_frame, frame_modes, shear_building_stiffness)
+from twin3d.scenefile.schema import SchemaError, spec
+from twin3d.tools import Cancelled, Context, Plot
 
 NAME = "fe_modal"
 SUMMARY = "FE beam-frame modes of the blueprint geometry below f_max, checked against CalculiX"
@@ -83,7 +83,7 @@ def frame_spec(inputs: Inputs, geometry) -> FrameSpec:
 
 
 def _shear_building(fs: FrameSpec) -> tuple[float, np.ndarray]:
-    from ..physics.structure import LinearModel, modal_analysis
+    from twin3d.physics.structure import LinearModel, modal_analysis
 
     k = shear_building_stiffness(fs)
     n = fs.n_storeys

@@ -29,11 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..frf_files import G, asset, read_frf
-from ..physics import circle_fit
-from ..physics.structure import LinearModel, frf
-from ..schema import SchemaError, spec
-from . import Context, Plot
+from twin3d.tools._frf_files import G, asset, read_frf
+from twin3d.physics import circle_fit
+from twin3d.physics.structure import LinearModel, frf
+from twin3d.scenefile.schema import SchemaError, spec
+from twin3d.tools import Context, Plot
 
 NAME = "model_update"
 SUMMARY = ("chain model (storey k, c, optionally m) fitted to a measured FRF: automatic modal "
@@ -164,7 +164,7 @@ def run(inputs: Inputs, ctx: Context) -> Result:
 
 
 def _save(name: str, fit, path: str) -> str:
-    from .. import profile_store
+    from twin3d.scenefile import profiles as profile_store
 
     profile_store.save(name, fit.mass_kg, fit.stiffness_n_per_m, fit.damping_ns_per_m,
                        source=f"model_update of {path}: circle fits + least squares on the FRFs",

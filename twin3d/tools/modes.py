@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..physics.structure import frf, modal_analysis
-from ..schema import spec
-from . import Context, Plot
+from twin3d.physics.structure import frf, modal_analysis
+from twin3d.scenefile.schema import spec
+from twin3d.tools import Context, Plot
 
 NAME = "modes"
 SUMMARY = "natural frequencies, damping ratios and mass-normalised mode shapes of a profile"

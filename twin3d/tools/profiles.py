@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import profile_store
-from ..physics.structure import LinearModel, frf, modal_analysis
-from ..schema import SchemaError, spec
-from . import Context, Plot
+from twin3d.scenefile import profiles as profile_store
+from twin3d.physics.structure import LinearModel, frf, modal_analysis
+from twin3d.scenefile.schema import SchemaError, spec
+from twin3d.tools import Context, Plot
 
 NAME = "profiles"
 SUMMARY = "frequencies, damping, FRFs and mode shapes of up to three profiles side by side"
@@ -68,7 +68,7 @@ def chain_values(model: LinearModel) -> tuple[np.ndarray, np.ndarray, np.ndarray
         for i in range(n - 1):
             a[i + 1] = -A[i, i + 1]
         a[0] = A[0, 0] - (a[1] if n > 1 else 0.0)
-        from ..physics.structure import chain_matrix
+        from twin3d.physics.structure import chain_matrix
         if not np.allclose(chain_matrix(a), A, rtol=1e-9, atol=1e-12 * np.abs(A).max()):
             raise ValueError("not a chain")
         return a

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.signal
 
-from ..physics import excitations as ex
-from ..physics import simulation as sim
-from ..physics.structure import chain_matrix, modal_analysis
-from ..schema import SchemaError, spec
-from . import Cancelled, Context, Plot
+from twin3d.physics import excitations as ex
+from twin3d.physics import monte_carlo as sim
+from twin3d.physics.structure import chain_matrix, modal_analysis
+from twin3d.scenefile.schema import SchemaError, spec
+from twin3d.tools import Cancelled, Context, Plot
 
 NAME = "simulator"
 SUMMARY = ("time histories and Welch spectra of the frame under hammer, noise, sine, crank or "

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..physics import uncertainty as uq
-from ..physics.structure import LinearModel, modal_analysis
-from ..schema import SchemaError, spec
-from . import Cancelled, Context, Plot
+from twin3d.physics import uncertainty as uq
+from twin3d.physics.structure import LinearModel, modal_analysis
+from twin3d.scenefile.schema import SchemaError, spec
+from twin3d.tools import Cancelled, Context, Plot
 
 NAME = "uncertainty"
 SUMMARY = ("interval (vertex) and Monte Carlo bands of the FRF for uncertain masses, "

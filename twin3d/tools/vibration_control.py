@@ -49,10 +49,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..physics import control as ctl
-from ..physics.params import ActuatorParams
-from ..schema import SchemaError, spec
-from . import Cancelled, Context, Plot
+from twin3d.physics import control as ctl
+from twin3d.physics.params import ActuatorParams
+from twin3d.scenefile.schema import SchemaError, spec
+from twin3d.tools import Cancelled, Context, Plot
 
 NAME = "vibration_control"
 SUMMARY = ("kinetic-energy reduction, control effort and stability of a TMD, DVF, DVF with "

@@ -1,0 +1,224 @@
+"""Live-twin commands: `monitor` (headless ingest + estimator), `record` (a source to a folder)
+and `replay` (a recording to a broker, to a file, or through the estimator)."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from twin3d.cli.main import UsageError, emit
+
+
+def _open(url: str, scene, cmd: str):
+    from twin3d.io.sources import open_source
+
+    try:
+        return open_source(url, scene)
+    except ValueError as e:
+        raise UsageError(f"twin3d {cmd}: --source: {e}") from None
+    except FileNotFoundError as e:
+        raise UsageError(f"twin3d {cmd}: {e}") from None
+
+
+def _seconds(value: float | None, cmd: str) -> None:
+    if value is not None and not (math.isfinite(value) and 0 < value <= 7 * 86400):
+        raise UsageError(f"twin3d {cmd}: --seconds must be > 0 and at most a week, got {value}")
+
+
+def _none_if_nan(values) -> list:
+    return [None if not math.isfinite(v) else round(v, 4) for v in values]
+
+
+def _monitor(feed, seconds: float, progress) -> dict:
+    ingest = feed.ingest
+    end = time.monotonic() + seconds
+    next_print = time.monotonic() + 1.0
+    while time.monotonic() < end and not ingest.finished:
+        ingest.wait(min(0.05, max(end - time.monotonic(), 0.0)))
+        feed.advance()
+        if progress and time.monotonic() >= next_print:
+            next_print += 1.0
+            st = feed.state()
+            c = st.counters
+            progress(f"t {st.t:7.2f} s | blocks {c['blocks']} gaps {c['gaps']} crc "
+                     f"{c['crc_errors']} invalid {c['invalid']} | {ingest.status} | "
+                     f"floor 3 {1e3 * st.floor_disp_m[-1]:+.3f} mm | "
+                     f"p50 {feed.latency_ms(50) or float('nan'):.2f} ms")
+    feed.settle()
+    st = feed.step()
+    c = st.counters
+    return {"source": ingest.url, "seconds": seconds, "status": ingest.status,
+            "estimator": feed.mode, **{k: c[k] for k in c},
+            "latency_ms_p50": feed.latency_ms(50), "latency_ms_p99": feed.latency_ms(99),
+            "frequencies_hz": _none_if_nan(st.tracked_hz),
+            "model_frequencies_hz": [round(f, 4) for f in st.model_hz],
+            "alarm": st.alarm, "last_error": ingest.last_error,
+            "floor_disp_m": st.floor_disp_m.tolist(), "speed_rpm": st.speed_rpm}
+
+
+def cmd_monitor(args) -> int:
+    from twin3d.live.live_feed import LiveFeed
+    from twin3d.scenefile.records import load_scene
+
+    _seconds(args.seconds, "monitor")
+    scene = load_scene(args.scene)
+    feed = LiveFeed(_open(args.source, scene, "monitor"), scene, start=False,
+                    track_window_s=args.window)
+    feed.ingest.start()
+    try:
+        out = _monitor(feed, args.seconds, None if args.json else print)
+    finally:
+        feed.close()
+    if args.json:
+        emit(out)
+    else:
+        print(f"{out['blocks']} blocks, {out['samples']} samples, {out['gaps']} gaps, "
+              f"{out['crc_errors']} CRC errors, {out['invalid']} invalid, {out['overflows']} "
+              f"overflows; latency p50 {out['latency_ms_p50']} ms, p99 {out['latency_ms_p99']} "
+              f"ms; tracked {out['frequencies_hz']} Hz, model {out['model_frequencies_hz']} Hz")
+    return 0
+
+
+def cmd_record(args) -> int:
+    from twin3d.io.recorder import Recorder
+    from twin3d.scenefile.records import load_scene
+
+    _seconds(args.seconds, "record")
+    scene = load_scene(args.scene)
+    ingest = _open(args.source, scene, "record")
+    if args.out.exists() and (args.out / "blocks.t3d").exists():
+        raise UsageError(f"twin3d record: --out {args.out} already holds a recording "
+                         "(choose a new folder)")
+    rec = Recorder(args.out, {"source": args.source, "scene": scene.data.name})
+    meta_written = None
+    end = time.monotonic() + args.seconds if args.seconds else math.inf
+    interrupted = False
+    ingest.start()
+    try:
+        while time.monotonic() < end and not ingest.finished:
+            ingest.wait(0.05)
+            items = ingest.poll()
+            if ingest.meta_raw is not None and ingest.meta_raw is not meta_written:
+                rec.write_meta({**ingest.meta_raw, "source": args.source,
+                                "scene": scene.data.name})
+                meta_written = ingest.meta_raw
+            for it in items:
+                rec.write_block(it.raw)
+            while ingest.events:
+                e = ingest.events.popleft()
+                rec.event(e.pop("kind", "event"), **e)
+    except KeyboardInterrupt:
+        interrupted = True  # Ctrl-C ends a recording normally: everything so far is on disk
+    finally:
+        ingest.stop()
+        rec.close()
+    out = {"out": str(args.out), "source": args.source, "blocks": rec.blocks,
+           "bytes": rec.bytes, "events": rec.events, "interrupted": interrupted,
+           **{k: v for k, v in ingest.counters.items() if k != "blocks"},
+           "last_error": ingest.last_error}
+    if args.json:
+        emit(out)
+    else:
+        print(f"recorded {rec.blocks} blocks ({rec.bytes} bytes), {rec.events} events to "
+              f"{args.out}; gaps {out['gaps']}, CRC errors {out['crc_errors']}")
+    return 0
+
+
+def cmd_replay(args) -> int:
+    from twin3d.io import recorder
+    from twin3d.scenefile.records import load_scene
+
+    if not (math.isfinite(args.speed) and 0 <= args.speed <= 1000):
+        raise UsageError(f"twin3d replay: --speed must be 0..1000 (0: as fast as possible), "
+                         f"got {args.speed}")
+    if not (args.dir / recorder.BLOCKS).is_file():
+        raise UsageError(f"twin3d replay: {args.dir} is not a recording folder "
+                         f"(no {recorder.BLOCKS})")
+    if args.export:
+        if args.out is None:
+            raise UsageError("twin3d replay: --export needs --out FILE")
+        rec = recorder.read_recording(args.dir)
+        fn = recorder.export_csv if args.export == "csv" else recorder.export_npz
+        path = fn(rec, args.out)
+        out = {"export": args.export, "out": str(path), **rec.summary()}
+    elif args.mqtt:
+        out = _republish(args)
+    else:
+        from twin3d.live.live_feed import LiveFeed
+
+        scene = load_scene(args.scene)
+        url = f"replay:{args.dir}?speed={args.speed:g}"
+        feed = LiveFeed(_open(url, scene, "replay"), scene)
+        rec = feed.ingest.recording
+        try:
+            out = _monitor(feed, math.inf, None if args.json else print)
+        finally:
+            feed.close()
+        out.update(recovered=rec.recovered, torn_tail=rec.torn_tail,
+                   torn_tail_bytes=rec.torn_tail_bytes)
+    if args.json:
+        emit(out)
+    else:
+        print(" ".join(f"{k}={v}" for k, v in out.items() if not isinstance(v, list)))
+    return 0
+
+
+def _republish(args) -> dict:
+    import json
+
+    from twin3d.io.mqtt_link import MqttLink, Topics, parse_hostport
+    from twin3d.io.sources import ReplaySource
+
+    try:
+        host, port = parse_hostport(args.mqtt)
+    except ValueError as e:
+        raise UsageError(f"twin3d replay: --mqtt: {e}") from None
+    src = ReplaySource(f"replay:{args.dir}", str(args.dir), args.speed)
+    rec = src.recording
+    topics = Topics.for_rig(args.rig_id)
+    link = MqttLink(host, port).start()
+    try:
+        if not link.wait_connected(10):
+            raise UsageError(f"twin3d replay: --mqtt: no broker answered at {host}:{port} "
+                             f"({link.last_error})")
+        if rec.meta:
+            link.publish(topics.meta, json.dumps(rec.meta), qos=1, retain=True)
+        src.start()
+        sent = 0
+        while not src.finished:
+            src.wait(0.05)
+            for it in src.poll():
+                # QoS 1: a replay is not live, so it may wait for the broker's acknowledgement
+                sent += link.publish(topics.data, it.raw, qos=1)
+        # let paho's thread flush before disconnecting
+        deadline = time.monotonic() + 5
+        while link._client.want_write() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        link.stop()
+    return {"mqtt": f"{host}:{port}", "topic": topics.data, "published": sent,
+            "publish_failed": link.counters.publish_failed, **rec.summary()}
+
+
+def register(add) -> None:
+    m = add("monitor", cmd_monitor, "headless ingest and estimator: rates, gaps, CRC errors, "
+            "latency, tracked frequencies")
+    m.add_argument("--source", default="sim",
+                   help="sim, mqtt://HOST:PORT[/RIG], serial:///dev/ttyX, replay:PATH[?speed=X]")
+    m.add_argument("--seconds", type=float, default=5.0, help="how long to watch (s)")
+    m.add_argument("--window", type=float, default=10.0,
+                   help="frequency-tracking window (s); estimates start once it is full")
+    r = add("record", cmd_record, "record a source to a folder (meta.json, blocks.t3d, "
+            "events.jsonl)")
+    r.add_argument("--source", required=True, help="as for monitor")
+    r.add_argument("--out", required=True, type=Path, help="recording folder to create")
+    r.add_argument("--seconds", type=float, default=None, help="stop after S s (default: Ctrl-C)")
+    p = add("replay", cmd_replay, "replay a recording: through the estimator, to a broker "
+            "(--mqtt) or to a file (--export)")
+    p.add_argument("dir", type=Path, help="recording folder")
+    p.add_argument("--speed", type=float, default=1.0, help="x real time (0: as fast as possible)")
+    p.add_argument("--mqtt", metavar="HOST:PORT", help="republish on twin3d/<rig>/data")
+    p.add_argument("--rig-id", default="rig1", help="rig id for --mqtt topics")
+    p.add_argument("--export", choices=("csv", "npz"), help="write the samples to --out")
+    p.add_argument("--out", type=Path, help="file for --export")

@@ -1,0 +1,96 @@
+"""Twin-side checks before a command goes out (DESIGN.md section 5): a dry run on the model.
+
+- every command: its arguments against the scene's [limits] (the rig checks them again);
+- `set_speed`: the predicted steady-state storey drift at the target speed
+  (`physics.steady_drift.steady_drift_m`, the twin's model, the rig's current stroke) against
+  limits.drift_limit_m;
+- `set_control` with `dvf`: the gain against the critical gain of the twin's closed DVF loop
+  (`physics.control.dvf_critical_gain`, from the closed-loop eigenvalues, not Cristallo's
+  margin).
+
+A refusal carries the number that refused it (`value`, `limit`) and a one-line reason. The
+physics lives in physics/; this module only compares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from twin3d.protocol.commands import Command, CommandError, check_args, limit_values
+from twin3d.scenefile.records import Scene
+
+
+@dataclass(frozen=True)
+class DryRun:
+    ok: bool
+    op: str
+    reason: str = ""
+    check: str = ""  # which check refused: args, drift, stability
+    value: float | None = None
+    limit: float | None = None
+    detail: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "op": self.op, "reason": self.reason, "check": self.check,
+                "value": self.value, "limit": self.limit, "detail": self.detail}
+
+
+def dry_run(cmd: Command, scene: Scene, stroke_m: float | None = None,
+            profile: str | None = None) -> DryRun:
+    """Check one command against the twin's model; `stroke_m` is the rig's (default: scene's)."""
+    lims = limit_values(scene.data.limits, scene.n_storeys)
+    try:
+        args = check_args(cmd.op, cmd.args, lims, cmd.id)
+    except CommandError as e:
+        return DryRun(False, cmd.op, str(e), "args")
+    if cmd.op == "set_speed":
+        return _speed(cmd, scene, args, stroke_m, profile)
+    if cmd.op == "set_control" and args["strategy"] == "dvf":
+        return _control(cmd, scene, args, profile)
+    return DryRun(True, cmd.op)
+
+
+def _speed(cmd, scene, args, stroke_m, profile) -> DryRun:
+    from twin3d.physics.steady_drift import max_safe_speed_rpm, steady_drift_m
+
+    model = scene.rig_model(profile)  # with the actuator it carries: it moves mode 1
+    n = scene.n_storeys
+    stroke = scene.data.crank.stroke_m if stroke_m is None else float(stroke_m)
+    rpm = float(args["rpm"])
+    limit = scene.data.limits.drift_limit_m
+    drift = steady_drift_m(model, stroke, rpm, scene.data.crank.gear_ratio, storeys=n)
+    worst = int(np.argmax(drift))
+    # bands the ramp crosses on the way are reported, not refused: a ramp passes through them
+    bands = [(round(lo, 1), round(hi, 1)) for lo, hi in
+             max_safe_speed_rpm(model, stroke, limit, max(rpm, 1e-6), storeys=n) if hi < rpm]
+    detail = {"drift_m": [float(d) for d in drift], "stroke_m": stroke, "rpm": rpm,
+              "bands_crossed_rpm": bands}
+    if drift[worst] > limit:
+        return DryRun(False, cmd.op,
+                      f"predicted steady-state drift {1e3 * drift[worst]:.3f} mm in storey "
+                      f"{worst + 1} at {rpm:g} rpm (stroke {1e3 * stroke:g} mm) exceeds "
+                      f"limits.drift_limit_m {1e3 * limit:g} mm",
+                      "drift", float(drift[worst]), limit, detail)
+    return DryRun(True, cmd.op, value=float(drift[worst]), limit=limit, detail=detail)
+
+
+def _control(cmd, scene, args, profile) -> DryRun:
+    from twin3d.physics.control import dvf_critical_gain
+
+    act = scene.actuator_params()
+    if not act.installed:
+        return DryRun(False, cmd.op, "no actuator installed in the scene", "args")
+    floor = int(args.get("floor", act.floor))
+    gain = float(args.get("gain", 0.0))
+    g_crit = dvf_critical_gain(scene.model(profile), replace(act, floor=floor))
+    detail = {"critical_gain": g_crit, "gain": gain, "floor": floor,
+              "gain_margin_db": float(20 * np.log10(g_crit / gain))
+              if gain > 0 and np.isfinite(g_crit) else None}
+    if gain >= g_crit:
+        return DryRun(False, cmd.op,
+                      f"DVF gain {gain:g} A/(m/s) on floor {floor} is at or above the twin's "
+                      f"critical gain {g_crit:.4g} A/(m/s) (closed-loop eigenvalues)",
+                      "stability", gain, g_crit, detail)
+    return DryRun(True, cmd.op, value=gain, limit=g_crit, detail=detail)

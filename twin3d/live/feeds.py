@@ -1,0 +1,170 @@
+"""Feeds for the scene: each turns wall time into the next `TwinState` to draw.
+
+`SimFeed` runs the simulated rig (ground truth, not an estimate) in real time or slowed down;
+`ModeFeed` plays one mode shape as a harmonic at its natural frequency, slowed down so that a
+60 Hz screen can show it. Live ingest (MQTT, serial, replay) provides the same `step` in
+`twin3d.live.live_feed`. Feeds hold the physics; the scene only draws what `step` returns.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin3d.physics import rig
+from twin3d.physics.structure import modal_analysis
+from twin3d.scenefile.records import Scene
+from twin3d.rig.truth import SimulatedRig
+from twin3d.live.state import TwinState
+
+
+class History:
+    """The last `seconds` of chosen channels, kept as a ring of blocks (cheap appends)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.blocks: deque[tuple[np.ndarray, dict[str, np.ndarray]]] = deque()
+
+    def append(self, t: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        self.blocks.append((t, values))
+        while self.blocks and self.blocks[-1][0][-1] - self.blocks[0][0][-1] > self.seconds:
+            self.blocks.popleft()
+
+    def arrays(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        if not self.blocks:
+            return np.zeros(0), {}
+        t = np.concatenate([b[0] for b in self.blocks])
+        keys = self.blocks[-1][1].keys()
+        return t, {k: np.concatenate([b[1][k] for b in self.blocks]) for k in keys}
+
+
+@dataclass
+class MotorStatus:
+    status: str = "ok"  # ok | estop
+    message: str = ""
+
+
+class SimFeed:
+    """The simulated rig, advanced by wall time x `time_scale` per frame.
+
+    `script(t) -> (label, RigCommand) | None` may drive the command from rig time (the kiosk
+    tour and the demo); otherwise commands come from `set_speed`/`stop`/`estop` (the motor
+    panel). `base_acc(t0, n, dt)` may prescribe the table's acceleration (an earthquake)."""
+
+    def __init__(self, scene: Scene, time_scale: float = 1.0, history_s: float = 10.0,
+                 script=None, base_acc=None, seed: int = 0, max_block_s: float = 0.1):
+        self.scene = scene
+        self.sim = SimulatedRig(scene, seed=seed)
+        self.time_scale = time_scale
+        self.script = script
+        self.base_acc = base_acc
+        self.max_block_s = max_block_s
+        self.history = History(history_s)
+        self.label = "simulated rig (ground truth), real time" if time_scale == 1 else \
+            f"simulated rig (ground truth), {1 / time_scale:g}x slower"
+        self.motor = MotorStatus()
+        self._carry = 0.0
+        self._model_hz = tuple(float(f) for f in modal_analysis(scene.model()).frequencies_hz)
+        lim = scene.data.limits
+        self.max_speed_rpm, self.max_accel = lim.max_speed_rpm, lim.max_accel_rpm_per_s
+        self._last_state: TwinState | None = None
+        self.step(0.0)
+
+    # --- the motor panel's sink (rig-side limits as DESIGN.md section 5 says) ---
+    def set_speed(self, rpm: float) -> tuple[bool, str]:
+        if self.motor.status == "estop":
+            return False, "e-stop latched: reset first"
+        if not 0 <= rpm <= self.max_speed_rpm:
+            return False, f"speed {rpm:g} rpm outside 0..{self.max_speed_rpm:g} rpm"
+        self.sim.set_command(rig.RigCommand(mode=rig.MODE_SPEED, speed_rpm=float(rpm),
+                                            ramp_rpm_per_s=self.max_accel))
+        return True, f"speed set to {rpm:g} rpm"
+
+    def stop(self) -> tuple[bool, str]:
+        return self.set_speed(0.0) if self.motor.status != "estop" else (True, "stopped")
+
+    def estop(self) -> tuple[bool, str]:
+        self.motor = MotorStatus("estop", "e-stop latched")
+        self.script = None
+        self.sim.set_command(rig.RigCommand(mode=rig.MODE_BRAKE))
+        return True, "e-stop: motor braked, latched until reset"
+
+    def reset(self) -> tuple[bool, str]:
+        self.motor = MotorStatus()
+        self.sim.set_command(rig.RigCommand(mode=rig.MODE_SPEED, speed_rpm=0.0))
+        return True, "reset"
+
+    @property
+    def status(self) -> str:
+        return self.motor.status
+
+    # --- the feed ---
+    def step(self, wall_dt: float) -> TwinState:
+        sim = self.sim
+        self._carry += max(wall_dt, 0.0) * self.time_scale * sim.sample_rate
+        n = int(min(self._carry, self.max_block_s * sim.sample_rate))
+        # at most max_block_s of rig time per frame; a backlog beyond 1 s is dropped, so a slow
+        # frame rate slows the rig down rather than making it jump
+        self._carry = min(self._carry - n, sim.sample_rate)
+        if n > 0:
+            if self.script is not None and self.motor.status != "estop":
+                scripted = self.script(sim.t)
+                if scripted is not None:
+                    self.label, command = scripted
+                    sim.set_command(command)
+            ag = None
+            if self.base_acc is not None:
+                steps = n * sim.decimation
+                ag = self.base_acc(sim.t, steps, sim.dt)
+                if sim.command.table != rig.TABLE_PRESCRIBED:
+                    sim.set_command(rig.RigCommand(mode=rig.MODE_COAST,
+                                                   table=rig.TABLE_PRESCRIBED))
+            block = sim.advance(n, base_acc=ag)
+            t = block.t0 + np.arange(n) / block.fs
+            self.history.append(t, {name: block.readings[:, j]
+                                    for j, name in enumerate(block.channels)})
+        return self._state()
+
+    def _state(self) -> TwinState:
+        sim, x, n = self.sim, self.sim.state, self.sim.system.n
+        t_hist, hist = self.history.arrays()
+        gear = sim.system.crank.gear_ratio
+        return TwinState(
+            source="sim", t=sim.t, floor_disp_m=x[rig.S_U:rig.S_U + n].copy(),
+            table_disp_m=float(x[rig.S_XG]), motor_angle_rad=float(x[rig.S_TH]),
+            crank_angle_rad=float(x[rig.S_TH] / gear), speed_rpm=sim.speed_rpm,
+            sample_rate_hz=sim.sample_rate, history_t=t_hist, history=hist,
+            units={k: s.unit for k, s in self.scene.data.sensors.items()},
+            counters={"clipped": sim.clipped}, status=self.motor.status,
+            model_hz=self._model_hz)
+
+
+class ModeFeed:
+    """Mode `mode` (1-based) of the scene's model as a harmonic motion, `slow` times slower
+    than real; the top of the shape moves `amplitude_m` (physical; the scene magnifies)."""
+
+    def __init__(self, scene: Scene, mode: int, slow: float = 20.0, amplitude_m: float = 1e-3,
+                 profile: str | None = None):
+        modes = modal_analysis(scene.model(profile))
+        if not 1 <= mode <= modes.frequencies_hz.size:
+            raise ValueError(f"mode must be 1..{modes.frequencies_hz.size}, got {mode}")
+        phi = modes.shapes[:, mode - 1]
+        k = int(np.argmax(np.abs(phi)))
+        self.shape = phi / phi[k] * amplitude_m  # largest floor positive, amplitude_m
+        self.mode, self.slow = mode, slow
+        self.frequency_hz = float(modes.frequencies_hz[mode - 1])
+        self.damping = float(modes.damping_ratios[mode - 1])
+        self.model_hz = tuple(float(f) for f in modes.frequencies_hz)
+        self.t = 0.0  # model time
+        self.label = (f"mode {mode}, {self.frequency_hz:.2f} Hz, damping "
+                      f"{100 * self.damping:.2f} %, {slow:g}x slower")
+
+    def step(self, wall_dt: float) -> TwinState:
+        self.t += max(wall_dt, 0.0) / self.slow
+        c = np.cos(2 * np.pi * self.frequency_hz * self.t)
+        return TwinState(source=f"model: mode {self.mode}", t=self.t,
+                         floor_disp_m=self.shape * c, table_disp_m=0.0, motor_angle_rad=0.0,
+                         crank_angle_rad=0.0, speed_rpm=0.0, sample_rate_hz=0.0,
+                         model_hz=self.model_hz)

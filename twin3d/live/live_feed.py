@@ -1,0 +1,286 @@
+"""The live twin's feed: ingest from a source, estimate the structure's state, hand the scene a
+`TwinState` per frame (the same `step(wall_dt)` as `twin3d.live.feeds.SimFeed`).
+
+Per frame: drain the source's queue; for every block run the steady-state Kalman filter
+(`physics.estimator`: the modal model driven by the measured table acceleration, corrected by
+the floor accelerations); push the accelerations into the natural-frequency tracker (its fits
+run in a worker process, so a frame never waits for one); integrate
+the motor speed into the rotor and crank angles; keep a short history for the plots. When the
+source carries no floor accelerometers the model runs open loop, driven by the table
+acceleration alone (exact discretisation, `physics.lti`), and says so in `mode`.
+
+Latency is measured from the rig's time stamp of a block's last sample to the moment the
+filter has produced the state that includes it (host clock; for a replay, the time the block
+was due).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import numpy as np
+import scipy.signal
+
+from twin3d.live.feeds import History
+from twin3d.io.sources import Ingest, Ingested, open_source
+from twin3d.physics import lti
+from twin3d.physics.structure import modal_analysis
+from twin3d.scenefile.records import Scene
+from twin3d.live.state import TwinState
+
+RPM = 2.0 * np.pi / 60.0
+TABLE_HIGHPASS_HZ = 0.3  # the table displacement is shown from acceleration, without drift
+
+
+class LiveFeed:
+    def __init__(self, source: str | Ingest, scene: Scene, profile: str | None = None,
+                 history_s: float = 10.0, track_window_s: float = 10.0,
+                 latency_window: int = 10_000, start: bool = True, commands: bool = True,
+                 user: str | None = None, audit=None, script=None):
+        self.scene = scene
+        # script(t) -> caption or None, called every frame: a scripted operator (the demo)
+        self.script = script
+        self.label = ""
+        self.last_seq: int | None = None  # of the newest block taken in
+        self.ingest = open_source(source, scene) if isinstance(source, str) else source
+        # a rig reached through the MQTT protocol (a broker, or the in-process rig) can be
+        # commanded: the motor panel's sink, with the dry run, acks and heartbeats
+        self._pool = self._fit = None  # the tracker's worker and its fit in progress
+        self.commander = None
+        if commands and hasattr(self.ingest, "ack_listeners"):
+            from twin3d.live.commander import Commander
+
+            self.commander = Commander(self.ingest, scene, user=user, audit=audit)
+        # the structure as the rig carries it: the actuator (coil open) is one more degree of
+        # freedom, and tuned at 6.5 Hz it splits mode 1 in two; a bare-frame model would read
+        # the split pair as one mode some 10 % off and raise a false alarm
+        self.model = scene.rig_model(profile)
+        self.model_hz = tuple(float(f) for f in modal_analysis(self.model).frequencies_hz)
+        self.n = scene.n_storeys  # floors drawn; the device's mass is not
+        self.gear = scene.data.crank.gear_ratio
+        self.history = History(history_s)
+        self.track_window_s = track_window_s
+        self.latencies_ms: deque[float] = deque(maxlen=latency_window)
+        self.mode = "waiting"  # kalman | open-loop | waiting
+        self.tracked_hz: tuple[float, ...] = ()
+        self.alarm = ""
+        self.t = 0.0
+        self.fs = scene.data.sampling.rate_hz
+        self._t_first_ns: int | None = None
+        self._layout_key = None
+        self._floor_disp = np.zeros(self.n)
+        self._table_disp = 0.0
+        self._motor_angle = 0.0
+        self._speed_rpm = 0.0
+        # Build the filter (and load its kernel) before data flows, for the meta's channels or,
+        # until a broker's meta arrives, for the scene's own (what a rig of this scene sends).
+        meta = self.ingest.meta
+        if meta is not None:
+            self._layout(meta.channels, meta.fs)
+        else:
+            self._layout(tuple(scene.data.sensors), scene.data.sampling.rate_hz)
+        if self.est is not None:
+            from twin3d.physics.estimator import estimate
+
+            estimate(self.est, self.est_state.copy(), np.zeros(2),
+                     np.zeros((2, len(self.col_floors))))
+        if start:
+            self.ingest.start()
+
+    def close(self) -> None:
+        self.ingest.stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # --- set-up once the channels are known ---------------------------------------------------
+
+    def _layout(self, channels: tuple[str, ...], fs: float) -> None:
+        """Which columns are the table, the floors and the motor speed; build the filter."""
+        sensors = self.scene.data.sensors
+        col = {name: j for j, name in enumerate(channels)}
+        self.col_table = next((col[k] for k, s in sensors.items()
+                               if s.quantity == "table_acceleration" and k in col), None)
+        floors = sorted((s.floor, col[k]) for k, s in sensors.items()
+                        if s.quantity == "floor_acceleration" and k in col)
+        self.floors = tuple(f for f, _ in floors if 1 <= f <= self.n)
+        self.col_floors = [j for f, j in floors if 1 <= f <= self.n]
+        self.col_speed = next((col[k] for k, s in sensors.items()
+                               if s.quantity == "motor_speed" and k in col), None)
+        self.units = {name: (sensors[name].unit if name in sensors else "") for name in channels}
+        if self.ingest.meta is not None:
+            self.units.update(zip(self.ingest.meta.channels, self.ingest.meta.units))
+        self.channels = channels
+        self.fs = fs
+        self.est = self.tracker = None
+        if self.col_table is not None and self.col_floors:
+            from twin3d.physics.estimator import build_estimator, initial_state
+
+            noise = np.mean([sensors[channels[j]].noise_rms or 0.003 for j in self.col_floors])
+            self.est = build_estimator(self.model, fs, measured_floors=self.floors,
+                                       accel_noise_rms=max(float(noise), 1e-4))
+            self.est_state = initial_state(self.est)
+            self.mode = "kalman"
+            from twin3d.physics.frequency_tracking import FrequencyTracker
+
+            window = max(self.track_window_s, 8.0 / min(self.model_hz))
+            # col_table is only ever a column of a scene sensor, so its noise is known
+            table_noise = sensors[channels[self.col_table]].noise_rms
+            self.tracker = FrequencyTracker(fs, self.model_hz, window_s=window,
+                                            update_s=min(1.0, window / 2),
+                                            input_noise_rms=table_noise or None)
+        elif self.col_table is not None:
+            # no floor sensors: the model driven open loop by the measured table acceleration
+            A, B = self.model.state_matrices()
+            self.ol = lti.discretise(A, B[:, -1:], 1.0 / fs, "foh")
+            self.ol_x = np.zeros(2 * self.model.n)
+            self.ol_prev: float | None = None
+            self.mode = "open-loop"
+        else:
+            self.mode = "no table accelerometer"
+        # table displacement: s / (s + wc)^3 is 1/s^2 well above wc and has no DC drift
+        wc = 2 * np.pi * TABLE_HIGHPASS_HZ
+        self.tb_b, self.tb_a = scipy.signal.bilinear([1.0, 0.0], [1.0, 3 * wc, 3 * wc**2, wc**3],
+                                                     fs)
+        self.tb_zi = np.zeros(3)
+        self._layout_key = (channels, fs)
+
+    # --- per block ----------------------------------------------------------------------------
+
+    def _process(self, it: Ingested) -> None:
+        b = it.block
+        meta = self.ingest.meta
+        channels = meta.channels if meta is not None else tuple(
+            f"ch{j}" for j in range(b.n_channels))
+        if self._layout_key != (channels, b.fs):
+            self._layout(channels, b.fs)
+        v = it.values
+        self.last_seq = b.seq
+        if self._t_first_ns is None:
+            self._t_first_ns = b.t0_ns
+        t = (b.t0_ns - self._t_first_ns) * 1e-9 + np.arange(b.n_samples) / b.fs
+        self.t = float(t[-1])
+        if self.col_table is not None:
+            ag = v[:, self.col_table]
+            if self.est is not None:
+                from twin3d.physics.estimator import estimate
+
+                y = v[:, self.col_floors]
+                u, _ = estimate(self.est, self.est_state, ag, y)
+                self._floor_disp = u[-1, :self.n].copy()
+                if self.tracker is not None and self.tracker.append(ag, y) \
+                        and self._fit is None:  # one fit at a time; a busy worker skips one
+                    self._fit = self._worker().submit(self.tracker.identify_decimated,
+                                                      *self.tracker.window_data())
+            elif self.mode == "open-loop":
+                # from the state at the previous block's last sample (row 0) through this block
+                w = ag if self.ol_prev is None else np.concatenate([[self.ol_prev], ag])
+                X = lti.step_sequence(self.ol.Phi, self.ol.G0, self.ol.G1, self.ol_x,
+                                      np.ascontiguousarray(w[:, None]))
+                self.ol_x = X[-1].copy()
+                self.ol_prev = float(ag[-1])
+                self._floor_disp = X[-1, :self.n].copy()
+            xg, self.tb_zi = scipy.signal.lfilter(self.tb_b, self.tb_a, ag, zi=self.tb_zi)
+            self._table_disp = float(xg[-1])
+        if self.col_speed is not None:
+            rpm = v[:, self.col_speed]
+            self._motor_angle = float((self._motor_angle + np.sum(rpm) * RPM / b.fs)
+                                      % (2 * np.pi * self.gear))  # crank stays continuous
+            self._speed_rpm = float(rpm[-1] / self.gear)
+        self.history.append(t, {name: v[:, j] for j, name in enumerate(self.channels)})
+        self.latencies_ms.append((time.time_ns() - it.t_rig_ns) * 1e-6)
+
+    # --- frequency tracking off the frame loop --------------------------------------------------
+
+    def _worker(self):
+        """One process for the tracker's fits (0.05-0.2 s of CPU each, much of it Python that
+        holds the GIL): in a thread they delayed the estimator by up to 30 ms at 10 kHz; in
+        their own process the frame loop and the ingest never wait for them. The window sent
+        over is the decimated one (a few thousand samples)."""
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn: a fork of a process running the link and rig threads could inherit a
+            # held lock; the worker imports numpy and scipy once (~1 s) and then stays
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    def _collect_fit(self, wait_s: float = 0.0) -> None:
+        fit = self._fit
+        if fit is None:
+            return
+        if wait_s > 0:
+            from concurrent.futures import wait
+
+            wait([fit], timeout=wait_s)
+        if not fit.done():
+            return
+        self._fit = None
+        self.tracked_hz = tuple(self.tracker.accept(fit.result()))
+        d = self.tracker.departure_percent()
+        self.alarm = "; ".join(
+            f"mode {r} {abs(d[r - 1]):.1f} % {'below' if d[r - 1] < 0 else 'above'} model"
+            for r in self.tracker.alarm())
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the tracker's worker (none before the first fit): what a benchmark
+        adds to this process's CPU time."""
+        procs = getattr(self._pool, "_processes", None) if self._pool is not None else None
+        return list(procs or ())
+
+    def settle(self, timeout: float = 5.0) -> None:
+        """Wait for a fit in progress and take its result (the end of a headless run)."""
+        self._collect_fit(timeout)
+
+    def advance(self) -> None:
+        """Take in every block that arrived: estimator, tracker, commands; no state built (a
+        headless loop calls this often and `state()` when it reports)."""
+        for it in self.ingest.poll():
+            self._process(it)
+        self._collect_fit()
+        if self.script is not None:
+            label = self.script(self.t)
+            if label:
+                self.label = label
+        if self.commander is not None:
+            self.commander.tick()
+
+    def step(self, wall_dt: float = 0.0) -> TwinState:
+        """Take in every block that arrived since the last frame; the newest state.
+        (wall_dt is part of the feed interface; live sources run on their own clock.)"""
+        self.advance()
+        return self.state()
+
+    def state(self) -> TwinState:
+        t_hist, hist = self.history.arrays()
+        counters = dict(self.ingest.counters)
+        return TwinState(
+            source=self.ingest.url, t=self.t, floor_disp_m=self._floor_disp.copy(),
+            table_disp_m=self._table_disp, motor_angle_rad=self._motor_angle,
+            crank_angle_rad=self._motor_angle / self.gear, speed_rpm=self._speed_rpm,
+            sample_rate_hz=self.fs, history_t=t_hist, history=hist,
+            units=dict(getattr(self, "units", {})), counters=counters,
+            status=self.ingest.status, tracked_hz=self.tracked_hz, model_hz=self.model_hz,
+            alarm=self.alarm)
+
+    @property
+    def sublabel(self) -> str:
+        """The command path's latest word (sent, accepted, refused with the number, done)."""
+        return self.commander.notice[1] if self.commander is not None else ""
+
+    @property
+    def floor_disp_m(self) -> np.ndarray:
+        """The newest estimate of the floors' displacement relative to the table, m."""
+        return self._floor_disp
+
+    @property
+    def speed_rpm(self) -> float:
+        """The newest measured crank speed, rpm."""
+        return self._speed_rpm
+
+    def latency_ms(self, q: float) -> float | None:
+        """The q-th percentile (0..100) of the latencies measured so far, ms."""
+        if not self.latencies_ms:
+            return None
+        return float(np.percentile(np.fromiter(self.latencies_ms, float), q))

@@ -1,0 +1,322 @@
+"""The scene file (TOML): the rig's geometry, structural model profiles, motor, crank, actuator,
+sensors and limits. `load_scene(NAME|PATH)` validates every field (see `schema`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from twin3d.physics.params import ActuatorParams, CrankParams, MotorParams
+from twin3d.physics.structure import (LinearModel, leg_storey_stiffness, rayleigh_damping,
+                                with_oscillator)
+from twin3d.scenefile.schema import SchemaError, build, spec
+from twin3d.paths import SCENES
+
+SCENES_DIR = SCENES
+
+
+@dataclass(frozen=True, kw_only=True)
+class Geometry:
+    n_storeys: int = spec(unit="", lo=1, hi=20)
+    floor_size_m: tuple[float, ...] = spec(unit="m", lo=0.0, lo_open=True, length=3,
+                                           doc="x (across the sway), y (sway direction), thickness")
+    leg_width_m: float = spec(unit="m", lo=0.0, lo_open=True)
+    leg_thickness_m: float = spec(unit="m", lo=0.0, lo_open=True)
+    storey_pitch_m: float = spec(unit="m", lo=0.0, lo_open=True)
+    free_leg_length_m: float = spec(unit="m", lo=0.0, lo_open=True)
+    base_clearance_m: float = spec(0.0254, unit="m", lo=0.0, doc="leg below floor 1's clamp")
+    clamp_block_m: tuple[float, ...] = spec(unit="m", lo=0.0, lo_open=True, length=3)
+    foot_leg_m: float = spec(unit="m", lo=0.0, lo_open=True)
+    foot_thickness_m: float = spec(unit="m", lo=0.0, lo_open=True)
+    foot_depth_m: float = spec(unit="m", lo=0.0, lo_open=True)
+    table_size_m: tuple[float, ...] = spec(unit="m", lo=0.0, lo_open=True, length=3)
+    density_kg_m3: float = spec(2700.0, unit="kg/m^3", lo=0.0, lo_open=True)
+    youngs_modulus_pa: float = spec(69.98e9, unit="Pa", lo=0.0, lo_open=True)
+    poisson_ratio: float = spec(0.33, lo=0.0, hi=0.5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Damping:
+    kind: str = spec("rayleigh", choices=("rayleigh",))
+    zeta: float = spec(unit="", lo=0.0, hi=1.0)
+    modes: tuple[int, ...] = spec((1, 2), lo=1, length=2)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile:
+    """A structural model: a chain of storey values, or a beam model of the legs."""
+
+    kind: str = spec(choices=("chain", "beam"))
+    source: str = spec("")
+    # chain
+    mass_kg: tuple[float, ...] = spec((), unit="kg", lo=0.0, lo_open=True)
+    stiffness_n_per_m: tuple[float, ...] = spec((), unit="N/m", lo=0.0, lo_open=True)
+    damping_ns_per_m: tuple[float, ...] = spec((), unit="N s/m", lo=0.0)
+    cubic_stiffness_n_per_m3: tuple[float, ...] = spec((), unit="N/m^3")
+    # beam
+    floor_mass_kg: float = spec(0.0, unit="kg", lo=0.0)
+    youngs_modulus_pa: float = spec(0.0, unit="Pa", lo=0.0)
+    leg_width_m: float = spec(0.0, unit="m", lo=0.0)
+    leg_thickness_m: float = spec(0.0, unit="m", lo=0.0)
+    leg_length_m: float = spec(0.0, unit="m", lo=0.0)
+    legs_per_storey: int = spec(4, lo=1, hi=16)
+    damping: Damping | None = spec(None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Model:
+    active: str = spec()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Motor:
+    name: str = spec()
+    source: str = spec()
+    phase_resistance_ohm: float = spec(unit="ohm", lo=0.0, lo_open=True)
+    phase_inductance_h: float = spec(unit="H", lo=0.0, lo_open=True)
+    ke_v_s_per_rad: float = spec(unit="V s/rad", lo=0.0, lo_open=True)
+    pole_pairs: int = spec(lo=1, hi=64)
+    rotor_inertia_kg_m2: float = spec(unit="kg m^2", lo=0.0, lo_open=True)
+    viscous_n_m_s: float = spec(unit="N m s/rad", lo=0.0)
+    coulomb_n_m: float = spec(unit="N m", lo=0.0)
+    bus_voltage_v: float = spec(unit="V", lo=0.0, lo_open=True, hi=1000.0)
+    current_limit_a: float = spec(unit="A", lo=0.0, lo_open=True)
+    speed_kp: float = spec(unit="1/(rad/s)", lo=0.0)
+    speed_ki: float = spec(unit="1/rad", lo=0.0)
+    thermal_resistance_k_per_w: float = spec(unit="K/W", lo=0.0, lo_open=True)
+    thermal_capacity_j_per_k: float = spec(unit="J/K", lo=0.0, lo_open=True)
+    ambient_c: float = spec(20.0, unit="degC", lo=-40.0, hi=60.0)
+    physics_rate_hz: float = spec(20000.0, unit="Hz", lo=1000.0, hi=200000.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Crank:
+    stroke_m: float = spec(unit="m", lo=0.0, hi=0.01)
+    gear_ratio: float = spec(1.0, lo=0.0, lo_open=True, hi=100.0)
+    disc_inertia_kg_m2: float = spec(unit="kg m^2", lo=0.0)
+    table_mass_kg: float = spec(unit="kg", lo=0.0, lo_open=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Actuator:
+    installed: bool = spec(True)
+    floor: int = spec(1, lo=1)
+    base_mass_kg: float = spec(unit="kg", lo=0.0)
+    proof_mass_kg: float = spec(unit="kg", lo=0.0, lo_open=True)
+    stiffness_n_per_m: float = spec(unit="N/m", lo=0.0, lo_open=True)
+    damping_ns_per_m: float = spec(unit="N s/m", lo=0.0)
+    force_factor_n_per_a: float = spec(unit="N/A", lo=0.0, lo_open=True)
+    coil_resistance_ohm: float = spec(unit="ohm", lo=0.0, lo_open=True)
+    max_current_a: float = spec(unit="A", lo=0.0, lo_open=True)
+
+
+QUANTITIES = ("table_acceleration", "floor_acceleration", "actuator_force", "motor_speed",
+              "phase_current", "bus_voltage", "winding_temperature")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sensor:
+    """One acquisition channel; its name is its key under [sensors]."""
+
+    quantity: str = spec(choices=QUANTITIES)
+    unit: str = spec()
+    floor: int = spec(0, lo=0, doc="for floor_acceleration: 1..N")
+    phase: str = spec("", choices=("", "a", "b", "c"))
+    sensitivity_v_per_unit: float = spec(unit="V/unit", lo=0.0, lo_open=True)
+    noise_rms: float = spec(0.0, unit="unit", lo=0.0)
+    adc_bits: int = spec(16, lo=8, hi=32)
+    full_scale_v: float = spec(10.0, unit="V", lo=0.0, lo_open=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sampling:
+    rate_hz: float = spec(1000.0, unit="Hz", lo=256.0, hi=10000.0)
+    block_samples: int = spec(50, lo=1, hi=10000)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    max_speed_rpm: float = spec(unit="rpm", lo=0.0, lo_open=True)
+    max_accel_rpm_per_s: float = spec(unit="rpm/s", lo=0.0, lo_open=True)
+    drift_limit_m: float = spec(unit="m", lo=0.0, lo_open=True)
+    stroke_range_m: tuple[float, ...] = spec(unit="m", lo=0.0, length=2)
+    heartbeat_timeout_s: float = spec(2.0, unit="s", lo=0.1, hi=60.0)
+    max_dvf_gain: float = spec(unit="A/(m/s)", lo=0.0)
+
+
+MESH_KINDS = ("structure", "floor", "leg", "clamp", "foot", "table", "base", "stator", "rotor",
+              "shaft", "crank", "rod")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserMesh:
+    """A mesh file (STL, OBJ or GLB, e.g. exported from FreeCAD) drawn instead of the generated
+    parts of one kind; `structure` replaces floors, legs and clamps together. Vertices are
+    scaled, rotated (degrees about x, y, z, in that order) and moved into scene axes (x sway,
+    y up, z across; origin on the table top), then mapped onto the model by height."""
+
+    file: str = spec(doc="path, relative to the scene file")
+    scale: float = spec(1.0, lo=0.0, lo_open=True, doc="e.g. 0.001 for a file in mm")
+    rotation_deg: tuple[float, ...] = spec((0.0, 0.0, 0.0), unit="deg", length=3)
+    offset_m: tuple[float, ...] = spec((0.0, 0.0, 0.0), unit="m", length=3)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SceneData:
+    name: str = spec()
+    description: str = spec("")
+    geometry: Geometry = spec()
+    model: Model = spec()
+    profiles: dict[str, Profile] = spec()
+    motor: Motor = spec()
+    crank: Crank = spec()
+    actuator: Actuator = spec()
+    sampling: Sampling = spec()
+    sensors: dict[str, Sensor] = spec()
+    limits: Limits = spec()
+    meshes: dict[str, UserMesh] = spec({}, doc="part kind -> a user mesh file (MESH_KINDS)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scene:
+    """A validated scene: its data plus the derived physics parameters."""
+
+    path: Path
+    data: SceneData
+
+    @property
+    def n_storeys(self) -> int:
+        return self.data.geometry.n_storeys
+
+    def model(self, profile: str | None = None) -> LinearModel:
+        name = profile or self.data.model.active
+        if name not in self.data.profiles:
+            raise SchemaError(str(self.path), "profile", "unknown profile", name,
+                              ", ".join(sorted(self.data.profiles)))
+        return profile_model(self.data.profiles[name], self.n_storeys)
+
+    def carried(self, model: LinearModel) -> LinearModel:
+        """`model` as the rig carries it: with the installed actuator hung on its floor, coil
+        open (one more degree of freedom, the last); unchanged when none is installed."""
+        a = self.data.actuator
+        if not a.installed:
+            return model
+        return with_oscillator(model, a.floor, a.base_mass_kg, a.proof_mass_kg,
+                               a.stiffness_n_per_m, a.damping_ns_per_m)
+
+    def rig_model(self, profile: str | None = None) -> LinearModel:
+        """The model of the structure the live twin estimates: `carried(model(profile))`."""
+        return self.carried(self.model(profile))
+
+    def cubic_stiffness(self, profile: str | None = None) -> np.ndarray:
+        p = self.data.profiles[profile or self.data.model.active]
+        return np.asarray(p.cubic_stiffness_n_per_m3 or np.zeros(self.n_storeys), dtype=float)
+
+    def motor_params(self) -> MotorParams:
+        m, c = self.data.motor, self.data.crank
+        return MotorParams(
+            m.phase_resistance_ohm, m.phase_inductance_h, m.ke_v_s_per_rad, m.pole_pairs,
+            m.rotor_inertia_kg_m2 + c.disc_inertia_kg_m2 / c.gear_ratio**2, m.viscous_n_m_s,
+            m.coulomb_n_m, m.bus_voltage_v, m.current_limit_a, m.speed_kp, m.speed_ki,
+            m.thermal_resistance_k_per_w, m.thermal_capacity_j_per_k, m.ambient_c)
+
+    def crank_params(self) -> CrankParams:
+        c = self.data.crank
+        return CrankParams(c.stroke_m, c.gear_ratio, c.table_mass_kg)
+
+    def actuator_params(self) -> ActuatorParams:
+        a = self.data.actuator
+        return ActuatorParams(a.floor, a.base_mass_kg, a.proof_mass_kg, a.stiffness_n_per_m,
+                              a.damping_ns_per_m, a.force_factor_n_per_a, a.coil_resistance_ohm,
+                              a.max_current_a, a.installed)
+
+
+def profile_model(p: Profile, n: int) -> LinearModel:
+    """The LinearModel of a profile for an n-storey frame."""
+    if p.kind == "chain":
+        return LinearModel.chain(p.mass_kg, p.stiffness_n_per_m, p.damping_ns_per_m)
+    k = leg_storey_stiffness(p.youngs_modulus_pa, p.leg_width_m, p.leg_thickness_m,
+                             p.leg_length_m, p.legs_per_storey)
+    undamped = LinearModel.chain([p.floor_mass_kg] * n, [k] * n, [0.0] * n)
+    C = rayleigh_damping(undamped.M, undamped.K, p.damping.zeta, p.damping.modes)
+    return LinearModel(M=undamped.M, C=C, K=undamped.K)
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """A scene name (`three_storey`) from scenes/, or a path to a .toml file."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists() or "/" in str(name_or_path):
+        return p
+    return SCENES_DIR / f"{name_or_path}.toml"
+
+
+def load_scene(name_or_path: str | Path = "three_storey") -> Scene:
+    """Read and validate a scene file. Raises SchemaError (one clear line) on any problem."""
+    path = resolve(name_or_path)
+    file = str(path)
+    if not path.is_file():
+        known = ", ".join(sorted(q.stem for q in SCENES_DIR.glob("*.toml")))
+        raise SchemaError(file, "scene", "no such scene file", str(name_or_path),
+                          f"a .toml path or one of: {known}")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise SchemaError(file, "toml", f"not valid TOML: {e}") from None
+    data = build(SceneData, raw, file)
+    _check_consistency(data, file)
+    # profiles saved by the user (profile_store) join the list; the scene's own names win
+    from twin3d.scenefile.profiles import saved_profiles
+    saved = saved_profiles(data.geometry.n_storeys)
+    if saved:
+        data = dataclasses.replace(data, profiles={**saved, **data.profiles})
+    return Scene(path=path, data=data)
+
+
+def _check_consistency(d: SceneData, file: str) -> None:
+    n = d.geometry.n_storeys
+    if d.model.active not in d.profiles:
+        raise SchemaError(file, "model.active", "no profile of that name", d.model.active,
+                          ", ".join(sorted(d.profiles)))
+    for name, p in d.profiles.items():
+        key = f"profiles.{name}"
+        if p.kind == "chain":
+            for fld in ("mass_kg", "stiffness_n_per_m", "damping_ns_per_m"):
+                vals = getattr(p, fld)
+                if len(vals) != n:
+                    raise SchemaError(file, f"{key}.{fld}", "needs one value per storey", vals,
+                                      f"{n} values (geometry.n_storeys)")
+        else:
+            for fld in ("floor_mass_kg", "youngs_modulus_pa", "leg_width_m", "leg_thickness_m",
+                        "leg_length_m"):
+                if getattr(p, fld) <= 0:
+                    raise SchemaError(file, f"{key}.{fld}", "a beam profile needs it positive",
+                                      getattr(p, fld), "> 0")
+            if p.damping is None:
+                raise SchemaError(file, f"{key}.damping", "a beam profile needs damping", None,
+                                  "a table {kind, zeta, modes}")
+            if max(p.damping.modes) > n or p.damping.modes[0] == p.damping.modes[1]:
+                raise SchemaError(file, f"{key}.damping.modes", "two different modes needed",
+                                  p.damping.modes, f"1..{n}")
+        if p.cubic_stiffness_n_per_m3 and len(p.cubic_stiffness_n_per_m3) != n:
+            raise SchemaError(file, f"{key}.cubic_stiffness_n_per_m3", "needs one value per storey",
+                              p.cubic_stiffness_n_per_m3, f"{n} values")
+    for kind in d.meshes:
+        if kind not in MESH_KINDS:
+            raise SchemaError(file, f"meshes.{kind}", "not a part kind", kind,
+                              " | ".join(MESH_KINDS))
+    if d.actuator.floor > n:
+        raise SchemaError(file, "actuator.floor", "no such floor", d.actuator.floor, f"1..{n}")
+    for name, s in d.sensors.items():
+        if s.quantity == "floor_acceleration" and not 1 <= s.floor <= n:
+            raise SchemaError(file, f"sensors.{name}.floor", "no such floor", s.floor, f"1..{n}")
+        if s.quantity == "phase_current" and not s.phase:
+            raise SchemaError(file, f"sensors.{name}.phase", "a phase current needs its phase",
+                              s.phase, "a | b | c")
+    lo, hi = d.limits.stroke_range_m
+    if lo > hi or not lo <= d.crank.stroke_m <= hi:
+        raise SchemaError(file, "crank.stroke_m", "outside limits.stroke_range_m",
+                          d.crank.stroke_m, f"{lo:g}..{hi:g} m")

@@ -1,0 +1,154 @@
+"""The 3D scene application: a feed's state drawn on the rig every frame, with the HUD, the
+camera, in-scene plots and the tool and motor panels.
+
+`TwinApp(scene, feed, ...)` builds everything; each frame it asks the feed for the newest
+TwinState, magnifies the motion (labelled), colours the legs by drift and updates the HUD.
+It runs onscreen (`app.run()`), or offscreen for N frames with a screenshot (no display)."""
+
+from __future__ import annotations
+
+import sys
+import time as _time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from twin3d.view.meshes import floor_heights
+from twin3d.scenefile.records import Scene
+from twin3d.view import engine
+
+
+class TwinApp:
+    def __init__(self, scene: Scene, feed, window: str = "offscreen",
+                 size: tuple[int, int] = (1280, 720), fullscreen: bool = False,
+                 caption: str | None = None, plots: bool = True, panels: bool = True,
+                 auto_orbit: bool = False, parts=None, kiosk: bool = False):
+        self.app = engine.start(window, size, fullscreen)
+        from ursina import Entity, Vec3
+
+        from twin3d.view.meshes import scene_parts
+        from twin3d.view.orbit_camera import OrbitCamera
+        from twin3d.view.hud import Hud
+        from twin3d.view.magnifier import Magnifier
+        from twin3d.view.rig_view import LabFloor, RigView, ScaleBar
+
+        g = scene.data.geometry
+        self.scene, self.feed, self.window = scene, feed, window
+        self.height = float(floor_heights(g)[-1] + g.floor_size_m[2] / 2)
+        if parts is None:
+            parts, self.mesh_problems = scene_parts(scene, engine.ASSETS / "generated")
+        else:
+            self.mesh_problems = []
+        for line in self.mesh_problems:  # the generated part is drawn instead: say so
+            print(f"twin3d: warning: {line}", file=sys.stderr)
+        self.view = RigView(parts, g)
+        LabFloor(y=-g.table_size_m[2] - 0.03)
+        ScaleBar(0.1, Vec3(-0.05, 0.005, -g.table_size_m[0] / 2 - 0.04))
+        self.camera = OrbitCamera(Vec3(0.1, self.height * 0.45, 0), 2.6 * self.height + 0.9,
+                                  "iso", auto_orbit_deg_s=4.0 if auto_orbit else 0.0)
+        self.drift_limit = scene.data.limits.drift_limit_m
+        self.hud = Hud(self.drift_limit, f"twin3d  |  {scene.data.description}", kiosk=kiosk)
+        self.magnifier = Magnifier(target_m=0.1 * self.height)
+        self.caption = caption
+        self.subtitle = ""
+        self.plots = self._make_plots(speed_plot=not panels) if plots else None
+        self.panels = self._make_panels() if panels else None
+        self.frames = 0
+        self._fps, self._last_wall = 0.0, None
+        self.state = None
+        self.tour = None
+        self._updater = Entity(update=self.frame)
+
+    # optional widgets (scene/plots.py, scene/panels.py)
+    def _make_plots(self, speed_plot: bool):
+        from twin3d.view.live_plots import LivePlots
+
+        # with the motor panel open the speed is on the panel; its plot makes room
+        return LivePlots(self.scene, speed_plot=speed_plot)
+
+    def _make_panels(self):
+        from twin3d.view.panel_dock import PanelDock
+
+        return PanelDock(self.scene, self.feed)
+
+    def set_feed(self, feed, caption: str | None = None, subtitle: str = "") -> None:
+        self.feed, self.caption, self.subtitle = feed, caption, subtitle
+        self.magnifier.peak_m = 0.0
+        self.magnifier.factor = self.magnifier.hi
+        if self.plots is not None:
+            self.plots.reset()
+        if self.panels is not None:
+            self.panels.set_feed(feed)
+
+    def frame(self) -> None:
+        from ursina import time
+
+        if self.tour is not None:
+            self.tour.advance(time.dt)
+        wall = _time.perf_counter()
+        if self._last_wall is not None:
+            inst = 1.0 / max(wall - self._last_wall, 1e-6)
+            self._fps = inst if self._fps == 0 else 0.9 * self._fps + 0.1 * inst
+        self._last_wall = wall
+        state = self.feed.step(time.dt)
+        self.state = state
+        u = np.asarray(state.floor_disp_m, dtype=float)
+        absolute = np.concatenate(([state.table_disp_m], state.table_disp_m + u))
+        mag = self.magnifier.update(absolute, time.dt)
+        q = mag * absolute
+        drift = np.abs(np.diff(np.concatenate(([0.0], u))))
+        self.view.show(q, state.motor_angle_rad, q[0], drift / self.drift_limit)
+        caption = self.caption or getattr(self.feed, "label", "") or state.source
+        if state.source.startswith("model") and np.any(u):
+            caption = f"{caption}, displacement x{mag:g}"
+        if self.mesh_problems and not state.alarm:
+            state = replace(state, alarm="mesh file not usable: see the log")
+        sub = getattr(self.feed, "label", "") if self.caption else \
+            getattr(self.feed, "sublabel", "")  # a live feed: the command path's latest word
+        self.hud.update(state, self._fps, mag, caption, sub, wall)
+        self.hud._set(self.hud.subtitle, self.subtitle)
+        if self.plots is not None:
+            self.plots.update(state)
+        self.frames += 1
+
+    def step(self, n: int = 1) -> None:
+        from ursina import application
+
+        for _ in range(n):
+            application.base.taskMgr.step()
+
+    def screenshot(self, path: Path | str) -> Path:
+        return engine.screenshot(path)
+
+    def start_tour(self, steps) -> None:
+        from twin3d.view.kiosk import Tour
+
+        self.tour = Tour(self, steps)
+
+    def run(self) -> None:
+        self.app.run()
+
+
+def run_scene(scene: Scene, feed, window: str, size: tuple[int, int], frames: int | None,
+              screenshot: Path | None, kiosk: bool = False, fullscreen: bool = False,
+              say=print) -> dict:
+    """Open the scene on `feed`; offscreen, run `frames` frames and write the screenshot."""
+    app = TwinApp(scene, feed, window, size, fullscreen=fullscreen or kiosk,
+                  panels=not kiosk, auto_orbit=kiosk, kiosk=kiosk)
+    if kiosk:
+        from twin3d.view.kiosk import tour
+
+        app.start_tour(tour(scene))
+    if window == "onscreen" and frames is None:
+        app.run()  # until the window is closed
+    n = frames if frames is not None else 300
+    t0 = _time.perf_counter()
+    app.step(n)
+    wall = _time.perf_counter() - t0
+    out = {"frames": n, "fps": n / wall if wall > 0 else 0.0, "source_time_s": app.state.t,
+           "speed_rpm": app.state.speed_rpm}
+    if screenshot is not None:
+        out["screenshot"] = str(app.screenshot(screenshot))
+        say(f"wrote {screenshot}")
+    return out

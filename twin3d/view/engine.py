@@ -1,0 +1,72 @@
+"""Start Ursina for a given window mode, with the measured fixes for offscreen rendering.
+
+Must run before `ursina` is imported anywhere (panda3d reads its configuration at import).
+Offscreen uses EGL (no X needed). Two fixes from notes/HEADLESS.md: entities without a shader
+fall back to fixed-function (panda3d's Cg auto-shader fails under EGL and the process then
+aborts at exit), and the UI lens is sized by hand (an offscreen buffer never sends
+aspectRatioChanged, so camera.ui content would be invisible).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from twin3d import paths
+
+ASSETS = paths.ASSETS
+_app = None
+
+
+def start(window: str = "offscreen", size: tuple[int, int] = (1280, 720),
+          fullscreen: bool = False):
+    """The Ursina app (a per-process singleton), configured for `window`."""
+    global _app
+    if _app is not None:
+        return _app
+    from panda3d.core import loadPrcFileData
+
+    lines = ["audio-library-name null", "sync-video false", f"win-size {size[0]} {size[1]}",
+             "notify-level-device fatal", "notify-level-glgsg fatal", "model-cache-dir",
+             "framebuffer-multisample 1", "multisamples 4", "notify-level-display fatal"]
+    if window == "offscreen":
+        os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+        lines += ["window-type offscreen", "load-display p3headlessgl"]
+    for line in lines:
+        loadPrcFileData("", line)
+    from ursina import Entity, Ursina, application, window as win
+
+    application.asset_folder = ASSETS
+    application.compressed_models_folder = ASSETS / "models_compressed"
+    if window == "offscreen":
+        Entity.setShaderAuto = lambda self, *a, **k: self.setShaderOff()
+    _app = Ursina(window_type=window, size=size, borderless=False, fullscreen=fullscreen,
+                  development_mode=False, editor_ui_enabled=False)
+    if window != "none":
+        win.update_aspect_ratio()
+        if hasattr(win, "editor_ui") and win.editor_ui:
+            win.editor_ui.enabled = False
+        win.color = (0.07, 0.08, 0.10, 1)
+    from panda3d.core import ClockObject
+
+    clock = ClockObject.getGlobalClock()
+    clock.setMode(ClockObject.MNonRealTime if window != "onscreen" else ClockObject.MNormal)
+    clock.setFrameRate(60)
+    return _app
+
+
+def screenshot(path: Path | str) -> Path:
+    from panda3d.core import Filename
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _app.win.saveScreenshot(Filename.fromOsSpecific(str(path)))
+    return path
+
+
+def pixels():
+    """The last frame as an (H, W, 3) uint8 array, top row first."""
+    import numpy as np
+
+    tex = _app.win.getScreenshot()
+    img = np.frombuffer(tex.getRamImageAs("RGB"), np.uint8)
+    return np.flipud(img.reshape(tex.getYSize(), tex.getXSize(), 3))

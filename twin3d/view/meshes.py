@@ -1,0 +1,274 @@
+"""Meshes of the rig generated from the scene file's geometry (trimesh), and the map that moves
+every vertex with the model's state.
+
+Scene axes (Ursina's): x is the sway direction, y is up, z is across the sway. The origin is
+the top of the slip table, under the middle of the frame, with the table at rest.
+
+Motion of a vertex at height y: floors move rigidly with their floor displacement; a leg vertex
+in storey i between the clamps (local coordinate s in [0, 1]) moves as a clamped-guided beam,
+u_{i-1} + (u_i - u_{i-1}) (3 s^2 - 2 s^3) (cubic Hermite with zero end slopes); everything on the
+table moves with the table. So the displacement of every vertex is w0 q[j0] + w1 q[j1] with
+q = [x_g, x_g + u_1, ..., x_g + u_N] (absolute sway displacements), precomputed per vertex.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+from twin3d.scenefile.records import Geometry
+
+# Part colours (RGBA 0-255): brushed aluminium frame, darker clamps, steel table, motor black.
+COLOURS = {
+    "floor": (196, 202, 210, 255), "leg": (170, 176, 186, 255), "clamp": (120, 126, 136, 255),
+    "foot": (150, 156, 166, 255), "table": (150, 158, 172, 255), "base": (96, 102, 114, 255),
+    "stator": (30, 32, 36, 255), "rotor": (200, 120, 40, 255), "shaft": (210, 210, 215, 255),
+    "crank": (180, 60, 50, 255), "rod": (220, 180, 60, 255),
+}
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str  # e.g. "floor2", "leg_3", "table", "stator"
+    kind: str  # a key of COLOURS
+    mesh: trimesh.Trimesh
+    moves_with: str  # "structure" (height map), "table", "rotor" (spins), "fixed"
+
+
+def _box(size, centre, segments_y: int = 1) -> trimesh.Trimesh:
+    """A box; with segments_y > 1 its four side faces are split into bands along y so that it
+    can bend smoothly (rings of 4 corners, no internal walls, few triangles)."""
+    if segments_y <= 1:
+        box = trimesh.creation.box(extents=size)
+        box.apply_translation(centre)
+        return box
+    sx, sy, sz = (s / 2 for s in size)
+    corners = np.array([(-sx, -sz), (sx, -sz), (sx, sz), (-sx, sz)])  # (x, z), anticlockwise
+    ys = np.linspace(-sy, sy, segments_y + 1)
+    verts = np.array([(x, y, z) for y in ys for x, z in corners])
+    faces = []
+    for r in range(segments_y):
+        a, b = 4 * r, 4 * (r + 1)
+        for k in range(4):
+            k1 = (k + 1) % 4
+            faces += [(a + k, a + k1, b + k1), (a + k, b + k1, b + k)]
+    top = 4 * segments_y
+    faces += [(0, 2, 1), (0, 3, 2), (top, top + 1, top + 2), (top, top + 2, top + 3)]
+    box = trimesh.Trimesh(verts, np.array(faces), process=True)
+    trimesh.repair.fix_normals(box)
+    box.apply_translation(centre)
+    return box
+
+
+def floor_heights(g: Geometry) -> np.ndarray:
+    """Height of each floor slab's mid-plane above the table, m (floors 1..N)."""
+    first = g.base_clearance_m + g.free_leg_length_m + g.floor_size_m[2] / 2
+    return first + g.storey_pitch_m * np.arange(g.n_storeys)
+
+
+def structure_parts(g: Geometry) -> list[Part]:
+    """Floors, legs, clamp blocks and feet of the frame."""
+    fx, fy, ft = g.floor_size_m[1], g.floor_size_m[0], g.floor_size_m[2]  # sway, across, thick
+    heights = floor_heights(g)
+    parts = []
+    for i, y in enumerate(heights, 1):
+        parts.append(Part(f"floor{i}", "floor", _box((fx, ft, fy), (0, y, 0)), "structure"))
+    leg_top = heights[-1] + ft / 2
+    t, w = g.leg_thickness_m, g.leg_width_m
+    bx, by, bz = g.clamp_block_m  # bz: the block's thickness, along the sway
+    # Legs stand against the two floor faces normal to the sway, thin along the sway (x),
+    # at the corners; clamp blocks outside each leg at every floor and at the base.
+    for k, (sx, sz) in enumerate(((-1, -1), (1, -1), (-1, 1), (1, 1))):
+        cx = sx * (fx / 2 + t / 2)
+        cz = sz * (fy / 2 - w / 2)
+        leg = _box((t, leg_top, w), (cx, leg_top / 2, cz), 12 * g.n_storeys + 4)
+        parts.append(Part(f"leg_{k + 1}", "leg", leg, "structure"))
+        bxc = cx + sx * (t / 2 + bz / 2)
+        for level, y in enumerate([g.base_clearance_m / 2, *heights]):
+            block = _box((bz, by if level else g.base_clearance_m, bx), (bxc, y, cz))
+            parts.append(Part(f"clamp_{k + 1}_{level}", "clamp", block, "structure"))
+        foot = _l_angle(g.foot_leg_m, g.foot_thickness_m, g.foot_depth_m, sx)
+        foot.apply_translation((bxc + sx * bz / 2, 0.0, cz))
+        parts.append(Part(f"foot_{k + 1}", "foot", foot, "table"))
+    return parts
+
+
+def _l_angle(leg: float, t: float, depth: float, outward: int) -> trimesh.Trimesh:
+    """An L-angle foot: a vertical flange against the lowest clamp, a flange on the table
+    pointing outward along the sway; depth along z."""
+    up = trimesh.creation.box(extents=(t, leg, depth))
+    up.apply_translation((outward * t / 2, leg / 2, 0))
+    flat = trimesh.creation.box(extents=(leg, t, depth))
+    flat.apply_translation((outward * leg / 2, t / 2, 0))
+    return trimesh.util.concatenate([flat, up])
+
+
+def exciter_parts(g: Geometry) -> list[Part]:
+    """Slip table, base, BLDC motor (stator, rotor, shaft), crank disc and yoke rod."""
+    tx, th, tz = g.table_size_m[1], g.table_size_m[2], g.table_size_m[0]
+    parts = [Part("table", "table", _box((tx, th, tz), (0, -th / 2, 0)), "table"),
+             Part("base", "base", _box((tx * 1.9, 0.03, tz * 1.25), (tx * 0.3, -th - 0.015, 0)),
+                  "fixed")]
+    # motor beside the table along the sway axis, shaft along z
+    mx, my = tx / 2 + 0.16, 0.02
+    rot = trimesh.transformations.rotation_matrix(np.pi / 2, (1, 0, 0))
+    for name, kind, r, length, z in (("stator", "stator", 0.0435 / 2 + 0.012, 0.05, -0.06),
+                                     ("rotor", "rotor", 0.0435 / 2, 0.012, -0.028),
+                                     ("shaft", "shaft", 0.004, 0.07, -0.01)):
+        cyl = trimesh.creation.cylinder(radius=r, height=length, sections=48, transform=rot)
+        cyl.apply_translation((mx, my, z))
+        parts.append(Part(name, kind, cyl, "fixed" if kind == "stator" else "rotor"))
+    disc = trimesh.creation.cylinder(radius=0.03, height=0.01, sections=48, transform=rot)
+    disc.apply_translation((mx, my, 0.02))
+    parts.append(Part("crank", "crank", disc, "rotor"))
+    rod = _box((mx - tx / 2, 0.008, 0.008), ((mx + tx / 2) / 2, my, 0.02))
+    parts.append(Part("rod", "rod", rod, "table"))
+    return parts
+
+
+def rig_parts(g: Geometry) -> list[Part]:
+    return structure_parts(g) + exciter_parts(g)
+
+
+_ROLES = {"floor": "structure", "leg": "structure", "clamp": "structure", "foot": "table",
+          "table": "table", "rod": "table", "base": "fixed", "stator": "fixed",
+          "rotor": "rotor", "shaft": "rotor", "crank": "rotor"}
+STRUCTURE_KINDS = ("floor", "leg", "clamp")
+
+
+def kind_of(name: str) -> str:
+    """A part's kind from its name: floor2 -> floor, clamp_3_1 -> clamp, table -> table."""
+    return name.rstrip("0123456789").split("_")[0]
+
+
+def generated_parts(g: Geometry, folder: Path | None = None) -> list[Part]:
+    """The generated parts, kept as one GLB per geometry under `folder` (assets/generated):
+    loaded when it is there, written when it is not (so a changed geometry regenerates)."""
+    if folder is None:
+        return rig_parts(g)
+    path = folder / f"rig-{geometry_key(g)}.glb"
+    if path.is_file():
+        try:
+            loaded = trimesh.load(path, force="scene")
+            parts = []
+            for name in loaded.graph.nodes_geometry:
+                transform, geom = loaded.graph[name]
+                mesh = loaded.geometry[geom].copy()
+                mesh.apply_transform(transform)
+                kind = kind_of(name)
+                parts.append(Part(name, kind, mesh, _ROLES[kind]))
+            if parts:
+                return sorted(parts, key=lambda p: _ORDER.get(p.kind, 99))
+        except Exception:  # a damaged cache file is rebuilt, never fatal
+            pass
+    parts = rig_parts(g)
+    try:
+        export_glb(parts, path)
+    except OSError:
+        pass  # a read-only checkout still draws the generated meshes
+    return parts
+
+
+_ORDER = {k: i for i, k in enumerate(("floor", "leg", "clamp", "foot", "table", "base", "stator",
+                                      "rotor", "shaft", "crank", "rod"))}
+
+
+def user_mesh(spec_, scene_dir: Path) -> trimesh.Trimesh:
+    """Load one user mesh and place it in scene axes (raises ValueError with the reason)."""
+    path = Path(spec_.file)
+    if not path.is_absolute():
+        path = scene_dir / path
+    if not path.is_file():
+        raise ValueError(f"no such file {path}")
+    try:
+        mesh = trimesh.load(path, force="mesh")
+    except Exception as e:  # trimesh raises many kinds for a broken file
+        raise ValueError(f"cannot read {path.name}: {type(e).__name__}: {e}") from None
+    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
+        raise ValueError(f"{path.name} holds no triangles")
+    mesh = mesh.copy()
+    mesh.apply_scale(spec_.scale)
+    rx, ry, rz = np.radians(spec_.rotation_deg)
+    for angle, axis in ((rx, (1, 0, 0)), (ry, (0, 1, 0)), (rz, (0, 0, 1))):
+        if angle:
+            mesh.apply_transform(trimesh.transformations.rotation_matrix(angle, axis))
+    mesh.apply_translation(spec_.offset_m)
+    return mesh
+
+
+def scene_parts(scene, folder: Path | None = None) -> tuple[list[Part], list[str]]:
+    """The parts to draw: generated ones, with any user meshes of the scene file put in their
+    place. A user mesh that cannot be used is reported (one line each) and the generated part
+    is drawn instead."""
+    parts = generated_parts(scene.data.geometry, folder)
+    problems = []
+    for kind, spec_ in scene.data.meshes.items():
+        try:
+            mesh = user_mesh(spec_, scene.path.parent)
+        except ValueError as e:
+            problems.append(f"{scene.path}:meshes.{kind}.file: {e}; drawing the generated "
+                            f"{kind} instead")
+            continue
+        replaced = STRUCTURE_KINDS if kind == "structure" else (kind,)
+        parts = [p for p in parts if p.kind not in replaced]
+        shown_as = "floor" if kind == "structure" else kind
+        # structure vertices move with the height map, whatever mesh they come from
+        parts.append(Part(f"user_{kind}", shown_as, mesh, _ROLES[shown_as]))
+    return parts, problems
+
+
+def geometry_key(g: Geometry) -> str:
+    """Short hash of the geometry: generated meshes are rebuilt when it changes."""
+    return hashlib.sha1(json.dumps(asdict(g), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def export_glb(parts: list[Part], path: Path) -> Path:
+    """Write the parts as one GLB scene (node names = part names), colours per face."""
+    scene = trimesh.Scene()
+    for p in parts:
+        m = p.mesh.copy()
+        m.visual.face_colors = COLOURS[p.kind]
+        scene.add_geometry(m, node_name=p.name, geom_name=p.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scene.export(path)
+    return path
+
+
+def sway_weights(y: np.ndarray, g: Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-vertex (j0, j1, w1): displacement = (1 - w1) q[j0] + w1 q[j1] along the sway.
+
+    q = [x_g, x_1, ..., x_N] absolute sway displacements of the table and the floors. A vertex
+    in storey i's free leg length, at s in [0, 1], takes the clamped-guided Hermite weight
+    3 s^2 - 2 s^3; on or within a floor's clamps it moves with that floor; at or below the
+    lowest clamp with the table.
+    """
+    heights = floor_heights(g)
+    half = g.floor_size_m[2] / 2
+    bottoms = np.concatenate(([g.base_clearance_m], heights[:-1] + half))  # free length starts
+    tops = heights - half  # free length ends (underside of floor i's clamp)
+    j0 = np.zeros(y.size, dtype=np.int64)
+    j1 = np.zeros(y.size, dtype=np.int64)
+    w1 = np.zeros(y.size)
+    for i in range(g.n_storeys):
+        lo, hi = bottoms[i], tops[i]
+        inside = (y > lo) & (y < hi)
+        s = (y[inside] - lo) / (hi - lo)
+        j0[inside], j1[inside] = i, i + 1
+        w1[inside] = 3 * s**2 - 2 * s**3
+        on_floor = (y >= hi) & (y <= heights[i] + half + 1e-9)
+        j0[on_floor] = j1[on_floor] = i + 1
+        w1[on_floor] = 1.0
+    above = y > heights[-1] + half
+    j0[above] = j1[above] = g.n_storeys
+    w1[above] = 1.0
+    return j0, j1, w1
+
+
+def sway_displacement(j0, j1, w1, q: np.ndarray) -> np.ndarray:
+    """Sway displacement of every vertex for absolute DOF displacements q = [x_g, x_1..x_N]."""
+    return (1.0 - w1) * q[j0] + w1 * q[j1]
