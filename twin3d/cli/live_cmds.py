@@ -7,7 +7,7 @@ import math
 import time
 from pathlib import Path
 
-from twin3d.cli.main import UsageError, emit
+from twin3d.cli.common import UsageError, emit
 
 
 def _open(url: str, scene, cmd: str):

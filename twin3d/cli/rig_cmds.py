@@ -14,40 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-from twin3d.cli.main import UsageError, emit
+from twin3d.cli.common import UsageError, credentials, emit, hostport, tls_options
 
 EXIT_REJECTED, EXIT_TIMEOUT = 3, 4
 HEARTBEAT_EVERY_S = 0.5
-
-
-def _credentials(text: str | None, what: str) -> tuple[str | None, str | None]:
-    if text is None:
-        text = os.environ.get("TWIN3D_MQTT_AUTH")
-    if not text:
-        return None, None
-    user, colon, password = text.partition(":")
-    if not colon or not user:
-        raise UsageError(f"twin3d: {what} must be user:password (got {text.split(':')[0]!r}:...)")
-    return user, password
-
-
-def _tls(ca: str | None):
-    if ca is None:
-        return None
-    from twin3d.io.mqtt_link import Tls
-
-    if not Path(ca).is_file():
-        raise UsageError(f"twin3d: --tls-ca: no such file (got {ca!r})")
-    return Tls(ca_certs=ca)
-
-
-def _hostport(text: str, flag: str) -> tuple[str, int]:
-    from twin3d.io.mqtt_link import parse_hostport
-
-    try:
-        return parse_hostport(text)
-    except ValueError as e:
-        raise UsageError(f"twin3d: {flag}: {e}") from None
 
 
 # ---- twin3d rig ---------------------------------------------------------------------------
@@ -71,10 +41,10 @@ def cmd_rig(args) -> int:
     except ValueError as e:
         raise UsageError(f"twin3d rig: --truth: {e}") from None
     if args.mqtt is not None:
-        host, port = _hostport(args.mqtt, "--mqtt")
-        user, password = _credentials(args.auth, "--auth")
+        host, port = hostport(args.mqtt, "--mqtt")
+        user, password = credentials(args.auth, "--auth")
         transport = MqttTransport.connect(host, port, args.rig_id, user, password,
-                                          _tls(args.tls_ca))
+                                          tls_options(args.tls_ca))
         where = f"mqtt://{host}:{port} topics twin3d/{args.rig_id}/"
         if not transport.wait_ready(args.connect_timeout):
             err = transport.link.last_error or "no answer"
@@ -167,12 +137,12 @@ def _final(acks: list[dict], wait_done: bool) -> dict | None:
 def _send_mqtt(cmd, args, scene, audit, where: str) -> dict:
     from twin3d.io.mqtt_link import MqttLink, Topics
 
-    host, port = _hostport(where, "--target")
-    user, password = _credentials(args.auth, "--auth")
+    host, port = hostport(where, "--target")
+    user, password = credentials(args.auth, "--auth")
     topics = Topics.for_rig(args.rig_id)
     t_start = time.monotonic()
     deadline = t_start + args.timeout
-    link = MqttLink(host, port, username=user, password=password, tls=_tls(args.tls_ca),
+    link = MqttLink(host, port, username=user, password=password, tls=tls_options(args.tls_ca),
                     subscriptions=(topics.ack, topics.state))
     link.start()
     try:

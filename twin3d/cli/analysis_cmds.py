@@ -1,0 +1,98 @@
+"""`twin3d modes`, `twin3d tool` and `twin3d bench`: the model's modes, any engineering tool
+without the scene, and the performance figures."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from twin3d.cli.common import UsageError, emit
+
+
+def cmd_modes(args) -> int:
+    from twin3d.physics.structure import modal_analysis
+    from twin3d.scenefile.records import load_scene
+
+    scene = load_scene(args.scene)
+    profile = args.profile or scene.data.model.active
+    modes = modal_analysis(scene.model(profile))
+    if args.json:
+        emit({"scene": scene.data.name, "profile": profile,
+              "frequencies_hz": modes.frequencies_hz,
+              "damping_ratios": modes.damping_ratios,
+              "shapes": modes.shapes.T,  # one list per mode, floors 1..N, mass-normalised
+              "shape_normalisation": "mass (shapes^T M shapes = I), floors 1..N"})
+        return 0
+    print(f"scene {scene.data.name}, profile {profile}")
+    print(f"{'mode':>4} {'f (Hz)':>10} {'zeta (%)':>9}   shape (floors 1..{scene.n_storeys})")
+    for r, (f, z) in enumerate(zip(modes.frequencies_hz, modes.damping_ratios), 1):
+        shape = modes.shapes[:, r - 1] / np.max(np.abs(modes.shapes[:, r - 1]))
+        print(f"{r:>4} {f:>10.4f} {100 * z:>9.3f}   " + " ".join(f"{v:+.3f}" for v in shape))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from twin3d.bench import run_benchmarks
+
+    report = run_benchmarks(quick=args.quick, progress=None if args.json else print)
+    if args.json:
+        emit(report)
+    return 0
+
+
+def _parse_sets(pairs: list[str]) -> dict:
+    from twin3d.tools import parse_value
+
+    sets = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            raise UsageError(f"twin3d tool: --set needs key=value (got {pair!r})")
+        sets[key.strip()] = parse_value(value.strip())
+    return sets
+
+
+def cmd_tool(args) -> int:
+    from twin3d import tools
+    from twin3d.scenefile.records import load_scene
+
+    if args.name == "list":
+        listing = tools.listing()
+        if args.json:
+            emit({"tools": tools.to_jsonable(listing)})
+        else:
+            for t in listing:
+                print(f"{t['name']:<20} {t['summary']}")
+        return 0
+    tool = tools.get(args.name)
+    scene = load_scene(args.scene)
+    inputs = tools.make_inputs(tool, _parse_sets(args.set), args.inputs, scene)
+    progress = None
+    if not args.json and sys.stderr.isatty():
+        def progress(fraction: float, message: str) -> None:
+            print(f"\r{args.name}: {100 * fraction:5.1f} % {message:<40}", end="",
+                  file=sys.stderr, flush=True)
+    result = tools.run(tool, inputs, tools.Context(scene=scene, progress=progress))
+    if args.json:
+        emit({"tool": tool.NAME, "inputs": tools.to_jsonable(inputs),
+              "results": tools.to_jsonable(result)})
+    else:
+        if progress:
+            print(file=sys.stderr)
+        for line in tools.summary_lines(tool, result):
+            print(line)
+    return 0
+
+
+def register(add) -> None:
+    m = add("modes", cmd_modes, "natural frequencies, damping ratios and mode shapes")
+    m.add_argument("--profile", help="a profile of the scene file (default: its active model)")
+    b = add("bench", cmd_bench, "performance figures, each beside its baseline and the ratio")
+    b.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    t = add("tool", cmd_tool, "run an engineering tool (`twin3d tool list` lists them)")
+    t.add_argument("name", help="tool name, or `list`")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="an input (TOML literal: 3, 2.5, true, [1, 2], text)")
+    t.add_argument("--inputs", type=Path, help="a TOML file of inputs (--set overrides it)")
