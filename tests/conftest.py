@@ -17,6 +17,13 @@ if importlib.util.find_spec("twin3d.physics") is None:  # pragma: no cover
     raise pytest.UsageError("twin3d is not installed: run `bash .ci/setup` (pip install -e .)")
 
 
+@pytest.fixture(autouse=True)
+def private_profile_store(tmp_path_factory, monkeypatch):
+    """Tests never read or write the user's saved profiles in $HOME: the profile store points
+    at a fresh temporary folder (inherited by the twin3d subprocesses a test starts)."""
+    monkeypatch.setenv("TWIN3D_PROFILES_DIR", str(tmp_path_factory.mktemp("profiles")))
+
+
 # --- a real mosquitto broker on a free loopback port (tests/io, tests/live, tests/rig) ---------
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

@@ -13,9 +13,9 @@ from twin3d.cli.common import UsageError, emit
 
 def cmd_modes(args) -> int:
     from twin3d.physics.structure import modal_analysis
-    from twin3d.scenefile.records import load_scene
+    from twin3d.scenefile.profiles import load_user_scene
 
-    scene = load_scene(args.scene)
+    scene = load_user_scene(args.scene)
     profile = args.profile or scene.data.model.active
     modes = modal_analysis(scene.model(profile))
     if args.json:
@@ -56,7 +56,7 @@ def _parse_sets(pairs: list[str]) -> dict:
 
 def cmd_tool(args) -> int:
     from twin3d import tools
-    from twin3d.scenefile.records import load_scene
+    from twin3d.scenefile.profiles import load_user_scene
 
     if args.name == "list":
         listing = tools.listing()
@@ -67,7 +67,7 @@ def cmd_tool(args) -> int:
                 print(f"{t['name']:<20} {t['summary']}")
         return 0
     tool = tools.get(args.name)
-    scene = load_scene(args.scene)
+    scene = load_user_scene(args.scene)
     inputs = tools.make_inputs(tool, _parse_sets(args.set), args.inputs, scene)
     progress = None
     if not args.json and sys.stderr.isatty():

@@ -59,10 +59,10 @@ def _monitor(feed, seconds: float, progress) -> dict:
 
 def cmd_monitor(args) -> int:
     from twin3d.live.live_feed import LiveFeed
-    from twin3d.scenefile.records import load_scene
+    from twin3d.scenefile.profiles import load_user_scene
 
     _seconds(args.seconds, "monitor")
-    scene = load_scene(args.scene)
+    scene = load_user_scene(args.scene)
     feed = LiveFeed(_open(args.source, scene, "monitor"), scene, start=False,
                     track_window_s=args.window)
     feed.ingest.start()
@@ -82,10 +82,10 @@ def cmd_monitor(args) -> int:
 
 def cmd_record(args) -> int:
     from twin3d.io.recorder import Recorder
-    from twin3d.scenefile.records import load_scene
+    from twin3d.scenefile.profiles import load_user_scene
 
     _seconds(args.seconds, "record")
-    scene = load_scene(args.scene)
+    scene = load_user_scene(args.scene)
     ingest = _open(args.source, scene, "record")
     if args.out.exists() and (args.out / "blocks.t3d").exists():
         raise UsageError(f"twin3d record: --out {args.out} already holds a recording "
@@ -127,7 +127,7 @@ def cmd_record(args) -> int:
 
 def cmd_replay(args) -> int:
     from twin3d.io import recorder
-    from twin3d.scenefile.records import load_scene
+    from twin3d.scenefile.profiles import load_user_scene
 
     if not (math.isfinite(args.speed) and 0 <= args.speed <= 1000):
         raise UsageError(f"twin3d replay: --speed must be 0..1000 (0: as fast as possible), "
@@ -147,7 +147,7 @@ def cmd_replay(args) -> int:
     else:
         from twin3d.live.live_feed import LiveFeed
 
-        scene = load_scene(args.scene)
+        scene = load_user_scene(args.scene)
         url = f"replay:{args.dir}?speed={args.speed:g}"
         feed = LiveFeed(_open(url, scene, "replay"), scene)
         rec = feed.ingest.recording

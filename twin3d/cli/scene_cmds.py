@@ -23,10 +23,10 @@ def cmd_demo(args) -> int:
         return 0
     from twin3d.physics import warmup
     from twin3d.view.app import run_scene
-    from twin3d.scenefile.records import load_scene
+    from twin3d.scenefile.profiles import load_user_scene
 
     warmup()
-    scene = load_scene(args.scene)
+    scene = load_user_scene(args.scene)
     if args.kiosk:  # the tour brings its own feeds (modes, run-up, earthquake)
         from twin3d.live.feeds import SimFeed
 
@@ -54,13 +54,13 @@ def cmd_run(args) -> int:
         raise UsageError("twin3d run: the scene needs a window (allowed: --window onscreen | "
                          "offscreen); `twin3d monitor` runs ingest without one")
     from twin3d.view.app import run_scene
-    from twin3d.scenefile.records import load_scene
+    from twin3d.scenefile.profiles import load_user_scene
 
     from twin3d.protocol.audit import AuditLog
     from twin3d.io.sources import open_source
     from twin3d.live.live_feed import LiveFeed
 
-    scene = load_scene(args.scene)
+    scene = load_user_scene(args.scene)
     try:
         source = open_source(args.source, scene)
     except (ValueError, FileNotFoundError) as e:
@@ -82,9 +82,9 @@ def cmd_run(args) -> int:
 
 
 def cmd_render(args) -> int:
-    from twin3d.scenefile.records import load_scene
+    from twin3d.scenefile.profiles import load_user_scene
 
-    scene = load_scene(args.scene)
+    scene = load_user_scene(args.scene)
     if args.mode is not None and not 1 <= args.mode <= scene.n_storeys:
         raise UsageError(f"twin3d render: --mode out of range (got {args.mode}, allowed "
                          f"1..{scene.n_storeys})")

@@ -75,11 +75,11 @@ def run_demo(scene_name: str = "three_storey", seconds: float = 30.0,
              out: Callable[[str], None] | None = print) -> dict:
     """Headless: the live twin for `seconds` of wall time, a status line per second."""
     from twin3d.physics import warmup
-    from twin3d.scenefile.records import load_scene
+    from twin3d.scenefile.profiles import load_user_scene
 
     t_start = time.perf_counter()
     warmup()
-    scene = load_scene(scene_name)
+    scene = load_user_scene(scene_name)
     feed = make_demo_feed(scene, loop=False)
     rig = feed.ingest.rig
     n = scene.n_storeys

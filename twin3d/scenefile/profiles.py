@@ -14,14 +14,15 @@ used k = 4000 N/m).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from twin3d.scenefile.records import Profile, Scene, load_scene
 from twin3d.scenefile.schema import SchemaError, build
-from twin3d.scenefile.records import Profile
 
 FORMAT = "twin3d-profile"
 UNITS = {"mass_kg": "kg", "stiffness_n_per_m": "N/m", "damping_ns_per_m": "N s/m"}
@@ -112,3 +113,19 @@ def saved_profiles(n_storeys: int) -> dict[str, Profile]:
         if len(p.mass_kg) == n_storeys:
             out[name] = p
     return out
+
+
+def with_saved_profiles(scene: Scene) -> Scene:
+    """The scene with the user's saved profiles of its storey count added to its list; the
+    scene file's own names win. Called where a user's profiles are wanted (CLI, panels, tools),
+    never by `load_scene`, so reading a scene file never depends on the user's home folder."""
+    saved = saved_profiles(scene.n_storeys)
+    if not saved:
+        return scene
+    return dataclasses.replace(scene, data=dataclasses.replace(
+        scene.data, profiles={**saved, **scene.data.profiles}))
+
+
+def load_user_scene(name_or_path="three_storey") -> Scene:
+    """`load_scene` followed by `with_saved_profiles`: the scene as a user works with it."""
+    return with_saved_profiles(load_scene(name_or_path))

@@ -255,7 +255,8 @@ def resolve(name_or_path: str | Path) -> Path:
 
 
 def load_scene(name_or_path: str | Path = "three_storey") -> Scene:
-    """Read and validate a scene file. Raises SchemaError (one clear line) on any problem."""
+    """Read and validate a scene file, and nothing else (the user's saved profiles join by an
+    explicit `scenefile.profiles.with_saved_profiles`). Raises SchemaError (one clear line)."""
     path = resolve(name_or_path)
     file = str(path)
     if not path.is_file():
@@ -268,11 +269,6 @@ def load_scene(name_or_path: str | Path = "three_storey") -> Scene:
         raise SchemaError(file, "toml", f"not valid TOML: {e}") from None
     data = build(SceneData, raw, file)
     _check_consistency(data, file)
-    # profiles saved by the user (profile_store) join the list; the scene's own names win
-    from twin3d.scenefile.profiles import saved_profiles
-    saved = saved_profiles(data.geometry.n_storeys)
-    if saved:
-        data = dataclasses.replace(data, profiles={**saved, **data.profiles})
     return Scene(path=path, data=data)
 
 

@@ -63,8 +63,8 @@ class Context:
 
     def get_scene(self):
         if self.scene is None:
-            from twin3d.scenefile.records import load_scene
-            self.scene = load_scene()
+            from twin3d.scenefile.profiles import load_user_scene
+            self.scene = load_user_scene()
         return self.scene
 
     def profile(self, name: str) -> str:
