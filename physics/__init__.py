@@ -1,4 +1,6 @@
-"""The physics core: pure functions and numba kernels, arrays in and arrays out, no I/O."""
+"""The physics core: pure functions and numba kernels, arrays in and arrays out, no I/O.
+
+May import: numpy, scipy, numba and its own modules; nothing else of twin3d."""
 
 from __future__ import annotations
 

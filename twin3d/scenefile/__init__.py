@@ -1,0 +1,4 @@
+"""The scene file: the TOML description of a structure and its rig (records, loader and
+schema), and the user's saved model profiles, merged only where asked.
+
+May import: twin3d.physics and twin3d.paths."""

@@ -13,6 +13,10 @@ and may declare
     summary(result) -> list[str]  the few lines the panel prints
 A field named `profile` (str) is checked against the scene's profiles; empty means the scene's
 active model.
+
+May import: twin3d.physics and twin3d.scenefile; never the view, io, the rig or the live side
+(a tool computes from its inputs; the scene and the CLI call it). Helpers used only by tools are
+private modules here (`_frf_files`, `_calculix`).
 """
 
 from __future__ import annotations
