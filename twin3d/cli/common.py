@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +30,78 @@ def _jsonable(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def _finite(obj):
+    """JSON has no Infinity or NaN: a non-finite number is printed as null."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _finite(obj.tolist())
+    if isinstance(obj, (np.floating, np.integer)):
+        return _finite(obj.item())
+    return obj
+
+
 def emit(obj: dict) -> None:
-    print(json.dumps(obj, default=_jsonable))
+    """Exactly one strict JSON object on stdout."""
+    print(json.dumps(_finite(obj), default=_jsonable, allow_nan=False))
+
+
+# --- option types: argparse calls them, a ValueError/ArgumentTypeError becomes one line --------
+
+def number(lo: float, hi: float, *, lo_open: bool = False, integer: bool = False):
+    """An option type: a finite number in [lo, hi] ((lo, hi] with lo_open)."""
+    def parse(text: str):
+        try:
+            v = int(text) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number (got {text!r})") from None
+        ok = math.isfinite(v) and (lo < v if lo_open else lo <= v) and v <= hi
+        if not ok:
+            lo_s = f"> {lo:g}" if lo_open else f">= {lo:g}"
+            raise argparse.ArgumentTypeError(f"out of range (got {text}, allowed {lo_s} and "
+                                             f"<= {hi:g})")
+        return v
+    parse.__name__ = "number"
+    return parse
+
+
+_TOPIC_LEVEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def topic_level(text: str) -> str:
+    """An option type for an MQTT topic level we build topics from (a rig id): one level,
+    no wildcards (+ #), no slash, no control characters."""
+    if not _TOPIC_LEVEL.match(text):
+        raise argparse.ArgumentTypeError(f"must be 1..64 of letters, digits, _ . - (no / + # "
+                                         f"or spaces; got {text!r})")
+    return text
+
+
+def new_folder(text: str) -> Path:
+    """An option type for a folder to create or fill: not an existing file, and its parent a
+    folder."""
+    p = Path(text)
+    if p.exists() and not p.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder")
+    if not p.exists() and p.parent.exists() and not p.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{str(p.parent)!r} is not a folder")
+    return p
+
+
+def out_file(text: str) -> Path:
+    """An option type for a file to write: not a folder, in a folder that exists."""
+    p = Path(text)
+    if p.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+    if not p.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"no folder {str(p.parent)!r} to write {p.name!r} in")
+    if str(p.resolve()).startswith(("/proc/", "/sys/", "/dev/")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a regular file location")
+    return p
 
 
 def resolve_window(choice: str) -> str:
@@ -42,8 +114,9 @@ def resolve_window(choice: str) -> str:
 def scene_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--window", choices=("auto", "onscreen", "offscreen", "none"),
                     default="auto", help="auto: onscreen with a display, else none")
-    sp.add_argument("--frames", type=int, help="run N frames and exit (offscreen default 300)")
-    sp.add_argument("--screenshot", type=Path, help="PNG of the last frame")
+    sp.add_argument("--frames", type=number(1, 10**7, integer=True),
+                    help="run N frames and exit (offscreen default 300)")
+    sp.add_argument("--screenshot", type=out_file, help="PNG of the last frame")
     sp.add_argument("--size", type=window_size, default=(1280, 720), help="WxH pixels")
     sp.add_argument("--fullscreen", action="store_true")
     sp.add_argument("--kiosk", action="store_true",
@@ -52,9 +125,6 @@ def scene_options(sp: argparse.ArgumentParser) -> None:
 
 def check_scene_options(args, command: str) -> str:
     window = resolve_window(args.window)
-    if args.frames is not None and args.frames < 1:
-        raise UsageError(f"twin3d {command}: --frames out of range (got {args.frames}, "
-                         "allowed >= 1)")
     if window == "none" and (args.screenshot or args.kiosk):
         raise UsageError(f"twin3d {command}: --screenshot/--kiosk need a window (got --window "
                          f"{args.window} on a machine without a display; use --window offscreen)")

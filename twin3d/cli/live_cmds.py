@@ -7,11 +7,13 @@ import math
 import time
 from pathlib import Path
 
-from twin3d.cli.common import UsageError, emit
+from twin3d.cli.common import UsageError, emit, new_folder, number, out_file
+
+WEEK_S = 7 * 86400.0
 
 
 def _open(url: str, scene, cmd: str):
-    from twin3d.io.sources import open_source
+    from twin3d.live.sources import open_source
 
     try:
         return open_source(url, scene)
@@ -21,9 +23,13 @@ def _open(url: str, scene, cmd: str):
         raise UsageError(f"twin3d {cmd}: {e}") from None
 
 
-def _seconds(value: float | None, cmd: str) -> None:
-    if value is not None and not (math.isfinite(value) and 0 < value <= 7 * 86400):
-        raise UsageError(f"twin3d {cmd}: --seconds must be > 0 and at most a week, got {value}")
+def _reachable(ingest, timeout: float, cmd: str) -> None:
+    """A source behind a broker that never answers is bad input (exit 2), not an empty run."""
+    link = getattr(ingest, "link", None)
+    wait = getattr(link, "wait_connected", None)
+    if wait is not None and not wait(timeout):
+        raise UsageError(f"twin3d {cmd}: --source: cannot reach the broker for {ingest.url} "
+                         f"({link.last_error or 'no answer'})")
 
 
 def _none_if_nan(values) -> list:
@@ -61,12 +67,12 @@ def cmd_monitor(args) -> int:
     from twin3d.live.live_feed import LiveFeed
     from twin3d.scenefile.profiles import load_user_scene
 
-    _seconds(args.seconds, "monitor")
     scene = load_user_scene(args.scene)
     feed = LiveFeed(_open(args.source, scene, "monitor"), scene, start=False,
                     track_window_s=args.window)
     feed.ingest.start()
     try:
+        _reachable(feed.ingest, min(args.seconds, 5.0), "monitor")
         out = _monitor(feed, args.seconds, None if args.json else print)
     finally:
         feed.close()
@@ -84,7 +90,6 @@ def cmd_record(args) -> int:
     from twin3d.io.recorder import Recorder
     from twin3d.scenefile.profiles import load_user_scene
 
-    _seconds(args.seconds, "record")
     scene = load_user_scene(args.scene)
     ingest = _open(args.source, scene, "record")
     if args.out.exists() and (args.out / "blocks.t3d").exists():
@@ -129,9 +134,6 @@ def cmd_replay(args) -> int:
     from twin3d.io import recorder
     from twin3d.scenefile.profiles import load_user_scene
 
-    if not (math.isfinite(args.speed) and 0 <= args.speed <= 1000):
-        raise UsageError(f"twin3d replay: --speed must be 0..1000 (0: as fast as possible), "
-                         f"got {args.speed}")
     if not (args.dir / recorder.BLOCKS).is_file():
         raise UsageError(f"twin3d replay: {args.dir} is not a recording folder "
                          f"(no {recorder.BLOCKS})")
@@ -140,7 +142,11 @@ def cmd_replay(args) -> int:
             raise UsageError("twin3d replay: --export needs --out FILE")
         rec = recorder.read_recording(args.dir)
         fn = recorder.export_csv if args.export == "csv" else recorder.export_npz
-        path = fn(rec, args.out)
+        try:
+            path = fn(rec, args.out)
+        except OSError as e:
+            raise UsageError(f"twin3d replay: --out: cannot write {str(args.out)!r} "
+                             f"({e.strerror or e})") from None
         out = {"export": args.export, "out": str(path), **rec.summary()}
     elif args.mqtt:
         out = _republish(args)
@@ -168,7 +174,7 @@ def _republish(args) -> dict:
     import json
 
     from twin3d.io.mqtt_link import MqttLink, Topics, parse_hostport
-    from twin3d.io.sources import ReplaySource
+    from twin3d.io.replay_source import ReplaySource
 
     try:
         host, port = parse_hostport(args.mqtt)
@@ -206,19 +212,22 @@ def register(add) -> None:
             "latency, tracked frequencies")
     m.add_argument("--source", default="sim",
                    help="sim, mqtt://HOST:PORT[/RIG], serial:///dev/ttyX, replay:PATH[?speed=X]")
-    m.add_argument("--seconds", type=float, default=5.0, help="how long to watch (s)")
-    m.add_argument("--window", type=float, default=10.0,
-                   help="frequency-tracking window (s); estimates start once it is full")
+    m.add_argument("--seconds", type=number(0, WEEK_S, lo_open=True), default=5.0,
+                   help="how long to watch (s)")
+    m.add_argument("--window", type=number(1.0, 600.0), default=10.0,
+                   help="frequency-tracking window (s, 1..600); estimates start once it is full")
     r = add("record", cmd_record, "record a source to a folder (meta.json, blocks.t3d, "
             "events.jsonl)")
     r.add_argument("--source", required=True, help="as for monitor")
-    r.add_argument("--out", required=True, type=Path, help="recording folder to create")
-    r.add_argument("--seconds", type=float, default=None, help="stop after S s (default: Ctrl-C)")
+    r.add_argument("--out", required=True, type=new_folder, help="recording folder to create")
+    r.add_argument("--seconds", type=number(0, WEEK_S, lo_open=True), default=None,
+                   help="stop after S s (default: Ctrl-C)")
     p = add("replay", cmd_replay, "replay a recording: through the estimator, to a broker "
             "(--mqtt) or to a file (--export)")
     p.add_argument("dir", type=Path, help="recording folder")
-    p.add_argument("--speed", type=float, default=1.0, help="x real time (0: as fast as possible)")
+    p.add_argument("--speed", type=number(0.0, 1000.0), default=1.0,
+                   help="x real time, 0..1000 (0: as fast as possible)")
     p.add_argument("--mqtt", metavar="HOST:PORT", help="republish on twin3d/<rig>/data")
     p.add_argument("--rig-id", default="rig1", help="rig id for --mqtt topics")
     p.add_argument("--export", choices=("csv", "npz"), help="write the samples to --out")
-    p.add_argument("--out", type=Path, help="file for --export")
+    p.add_argument("--out", type=out_file, help="file for --export")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from twin3d.cli.common import (UsageError, check_scene_options, emit, scene_options,
-                               window_size)
+from twin3d.cli.common import (UsageError, check_scene_options, emit, number, out_file,
+                               scene_options, window_size)
 
 
 def cmd_demo(args) -> int:
@@ -57,7 +57,7 @@ def cmd_run(args) -> int:
     from twin3d.scenefile.profiles import load_user_scene
 
     from twin3d.protocol.audit import AuditLog
-    from twin3d.io.sources import open_source
+    from twin3d.live.sources import open_source
     from twin3d.live.live_feed import LiveFeed
 
     scene = load_user_scene(args.scene)
@@ -110,14 +110,14 @@ def cmd_render(args) -> int:
 def register(add) -> None:
     d = add("demo", cmd_demo, "the simulated rig running a scripted show")
     scene_options(d)
-    d.add_argument("--seconds", type=float, default=40.0,
+    d.add_argument("--seconds", type=number(0, 7 * 86400.0, lo_open=True), default=40.0,
                    help="headless: seconds to run (the scripted operator's show takes 40)")
     u = add("run", cmd_run, "the 3D scene on a source: sim, mqtt://HOST:PORT[/RIG], "
             "serial:///dev/ttyX or replay:PATH")
     u.add_argument("--source", default="sim")
     scene_options(u)
     r = add("render", cmd_render, "an offscreen picture of the scene (no display needed)")
-    r.add_argument("--out", required=True, type=Path, help="PNG file to write")
+    r.add_argument("--out", required=True, type=out_file, help="PNG file to write")
     r.add_argument("--mode", type=int, help="draw mode K's shape (1-based)")
     r.add_argument("--gif", action="store_true", help="one animated cycle of --mode K (GIF)")
     r.add_argument("--size", type=window_size, default=(1920, 1080), help="WxH pixels")

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from twin3d.physics.params import ActuatorParams, CrankParams, MotorParams
+from twin3d.physics.rig import SENSOR_QUANTITIES
 from twin3d.physics.structure import (LinearModel, leg_storey_stiffness, rayleigh_damping,
                                 with_oscillator)
 from twin3d.scenefile.schema import SchemaError, build, spec
@@ -114,8 +115,8 @@ class Actuator:
     max_current_a: float = spec(unit="A", lo=0.0, lo_open=True)
 
 
-QUANTITIES = ("table_acceleration", "floor_acceleration", "actuator_force", "motor_speed",
-              "phase_current", "bus_voltage", "winding_temperature")
+# what a sensor can measure: the rig's table of how each is read from the physics outputs
+QUANTITIES = tuple(SENSOR_QUANTITIES)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,12 +141,13 @@ class Sampling:
 
 @dataclass(frozen=True, kw_only=True)
 class Limits:
-    max_speed_rpm: float = spec(unit="rpm", lo=0.0, lo_open=True)
-    max_accel_rpm_per_s: float = spec(unit="rpm/s", lo=0.0, lo_open=True)
+    # bounds of any lab crank rig: a limit beyond them is a typo, not a rig
+    max_speed_rpm: float = spec(unit="rpm", lo=0.0, lo_open=True, hi=20_000.0)
+    max_accel_rpm_per_s: float = spec(unit="rpm/s", lo=0.0, lo_open=True, hi=100_000.0)
     drift_limit_m: float = spec(unit="m", lo=0.0, lo_open=True)
     stroke_range_m: tuple[float, ...] = spec(unit="m", lo=0.0, length=2)
     heartbeat_timeout_s: float = spec(2.0, unit="s", lo=0.1, hi=60.0)
-    max_dvf_gain: float = spec(unit="A/(m/s)", lo=0.0)
+    max_dvf_gain: float = spec(unit="A/(m/s)", lo=0.0, hi=1000.0)
 
 
 MESH_KINDS = ("structure", "floor", "leg", "clamp", "foot", "table", "base", "stator", "rotor",
@@ -267,6 +269,8 @@ def load_scene(name_or_path: str | Path = "three_storey") -> Scene:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise SchemaError(file, "toml", f"not valid TOML: {e}") from None
+    except RecursionError:  # tomllib recurses per nesting level
+        raise SchemaError(file, "toml", "nested too deep to be a scene file") from None
     data = build(SceneData, raw, file)
     _check_consistency(data, file)
     return Scene(path=path, data=data)

@@ -1,0 +1,123 @@
+"""The CLI contract on bad input, walked as a table: every case exits 2 with one line on stderr
+and no traceback, within a bounded time (none of them may start a rig, a monitor or a broker
+connection that runs on)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from twin3d.paths import SCENES
+
+NESTED = "a = " + "[" * 10_000 + "]" * 10_000 + "\n"
+
+
+def _cases(tmp) -> list[tuple[str, list[str], str]]:
+    """(case id, argv, a word the one line must contain)."""
+    deep = tmp / "deep.toml"
+    deep.write_text(NESTED)
+    fast = tmp / "fast.toml"
+    src = SCENES / "three_storey.toml"
+    fast.write_text(src.read_text().replace("max_speed_rpm = ", "max_speed_rpm = 1e12 #", 1))
+    rec = tmp / "rec"
+    return [
+        ("deep-toml", ["modes", "--scene", str(deep)], "deep"),
+        ("huge-max-speed", ["modes", "--scene", str(fast)], "max_speed_rpm"),
+        ("monitor-window-nan", ["monitor", "--window", "nan"], "--window"),
+        ("monitor-window-huge", ["monitor", "--window", "1e12"], "--window"),
+        ("monitor-window-negative", ["monitor", "--window", "-5"], "--window"),
+        ("monitor-seconds-nan", ["monitor", "--seconds", "nan"], "--seconds"),
+        ("monitor-unreachable", ["monitor", "--source", "mqtt://127.0.0.1:1", "--seconds",
+                                 "2"], "broker"),
+        ("record-out-a-file", ["record", "--source", "sim", "--seconds", "1", "--out",
+                               "/etc/hostname"], "--out"),
+        ("broker-config-out-a-file", ["broker-config", "--out", "/etc/hostname",
+                                      "--operator", "op:pw"], "--out"),
+        ("replay-export-proc", ["replay", str(rec), "--export", "csv", "--out", "/proc/x"],
+         "--out"),
+        ("rig-ambient-huge", ["rig", "--mqtt", "127.0.0.1:1", "--ambient", "1e300"],
+         "--ambient"),
+        ("rig-ambient-nan", ["rig", "--mqtt", "127.0.0.1:1", "--ambient", "nan"], "--ambient"),
+        ("rig-seed-negative", ["rig", "--mqtt", "127.0.0.1:1", "--seed", "-5"], "--seed"),
+        ("rig-id-empty", ["rig", "--mqtt", "127.0.0.1:1", "--rig-id", ""], "--rig-id"),
+        ("rig-id-slash", ["rig", "--mqtt", "127.0.0.1:1", "--rig-id", "a/b"], "--rig-id"),
+        ("rig-id-plus", ["rig", "--mqtt", "127.0.0.1:1", "--rig-id", "+"], "--rig-id"),
+        ("rig-unknown-host", ["rig", "--mqtt", "nohost.invalid:1", "--connect-timeout", "2"],
+         "nohost"),
+        ("rig-connect-timeout-negative", ["rig", "--mqtt", "127.0.0.1:1", "--connect-timeout",
+                                          "-1"], "--connect-timeout"),
+        ("rig-seconds-nan", ["rig", "--mqtt", "127.0.0.1:1", "--seconds", "nan"], "--seconds"),
+        ("cmd-rig-id-plus", ["cmd", "stop", "--target", "mqtt://127.0.0.1:1", "--rig-id", "+"],
+         "--rig-id"),
+        ("cmd-rig-id-hash", ["cmd", "stop", "--target", "mqtt://127.0.0.1:1", "--rig-id", "#"],
+         "--rig-id"),
+        ("cmd-ttl-negative", ["cmd", "stop", "--target", "mqtt://127.0.0.1:1", "--ttl", "-1"],
+         "--ttl"),
+        ("cmd-ttl-zero", ["cmd", "stop", "--target", "mqtt://127.0.0.1:1", "--ttl", "0"],
+         "--ttl"),
+        ("cmd-ttl-nan", ["cmd", "stop", "--target", "mqtt://127.0.0.1:1", "--ttl", "nan"],
+         "--ttl"),
+        ("cmd-ttl-huge", ["cmd", "stop", "--target", "mqtt://127.0.0.1:1", "--ttl", "1e12"],
+         "--ttl"),
+        ("cmd-timeout-nan", ["cmd", "stop", "--target", "mqtt://127.0.0.1:1", "--timeout",
+                             "nan"], "--timeout"),
+        ("cmd-hold-negative", ["cmd", "stop", "--target", "mqtt://127.0.0.1:1", "--hold", "-1"],
+         "--hold"),
+        ("render-size-bad", ["render", "--out", str(tmp / "x.png"), "--size", "10x10"], "size"),
+        ("render-out-a-dir", ["render", "--out", "/proc", "--size", "320x200"], "--out"),
+        ("demo-seconds-nan", ["demo", "--window", "none", "--seconds", "nan"], "--seconds"),
+        ("replay-speed-nan", ["replay", str(rec), "--speed", "nan"], "--speed"),
+        ("tool-unknown", ["tool", "no_such_tool"], "no_such_tool"),
+        ("unknown-command", ["frobnicate"], "frobnicate"),
+    ]
+
+
+def _run(argv: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "twin3d", *argv], capture_output=True,
+                          text=True, timeout=90)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("contract")
+    r = _run(["record", "--source", "sim", "--seconds", "1", "--out", str(tmp / "rec")])
+    assert r.returncode == 0, r.stderr
+    cases = _cases(tmp)
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(lambda c: _run(c[1]), cases))
+    return {c[0]: (c, r) for c, r in zip(cases, done)}
+
+
+def _ids():
+    import pathlib
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        return [c[0] for c in _cases(pathlib.Path(d))]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", _ids())
+def test_bad_input_exits_2_with_one_line(results, case):
+    (name, argv, word), r = results[case]
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2, f"{argv}: exit {r.returncode}: {r.stderr[-400:]}"
+    assert "Traceback" not in r.stderr
+    assert len(lines) == 1, f"{argv}: {lines}"
+    assert word in lines[0], f"{argv}: {lines[0]!r} does not name {word!r}"
+
+
+def test_replay_json_is_strict_json(tmp_path):
+    rec = tmp_path / "rec"
+    assert _run(["record", "--source", "sim", "--seconds", "1", "--out", str(rec)]).returncode == 0
+    r = _run(["replay", str(rec), "--speed", "0", "--json"])
+    assert r.returncode == 0, r.stderr
+
+    def no_constants(name):
+        raise ValueError(f"not JSON: {name}")
+
+    json.loads(r.stdout, parse_constant=no_constants)  # no Infinity / NaN
