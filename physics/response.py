@@ -8,7 +8,7 @@ import numpy as np
 
 from twin3d.physics.lti import simulate
 from twin3d.physics.nonlinear import integrate_cubic
-from twin3d.physics.structure import LinearModel
+from twin3d.physics.structure import LinearModel, storey_drift
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Response:
     @property
     def drift(self) -> np.ndarray:
         """Inter-storey drift (K, N): u_i - u_{i-1}, with u_0 = 0 for the base."""
-        return np.diff(self.u, axis=1, prepend=0.0)
+        return storey_drift(self.u)
 
 
 def _inputs(model: LinearModel, n_steps: int, forces, base_acc):
@@ -47,7 +47,7 @@ def _assemble(model, dt, X, w, used, k3=None) -> Response:
     A, B = model.state_matrices()
     acc = X @ A[n:].T + w @ B[n:, used].T
     if k3 is not None:
-        d = np.diff(X[:, :n], axis=1, prepend=0.0)
+        d = storey_drift(X[:, :n])
         s = k3 * d**3
         g = -s
         g[:, :-1] += s[:, 1:]

@@ -582,14 +582,208 @@ def initial_state(system: RigSystem, ambient_c: float | None = None) -> np.ndarr
     return x
 
 
+# ---------------------------------------------------------------------------------------------
+# Named views of the kernel's arrays: callers read fields, never the S_* / O_* indices
+# ---------------------------------------------------------------------------------------------
+
+class RigStateView:
+    """Named, writable views into a rig state vector x (what `initial_state` makes and `run`
+    advances). Array fields are numpy views, so `view.floor_disp[:] = u` writes into x.
+
+    The energy fields are running integrals (J) since the state was made; the difference of two
+    states (`RigStateView(x1 - x0)`) gives the energy over the interval.
+    """
+
+    __slots__ = ("x", "n")
+
+    def __init__(self, x: np.ndarray, n: int | None = None):
+        m = (x.shape[0] - S_U - 2) // 2 if n is None else n
+        if x.ndim != 1 or m < 0 or x.shape[0] != state_size(m):
+            expected = "" if n is None else f", expected ({state_size(n)},) for {n} floors"
+            raise ValueError(f"not a rig state vector: shape {x.shape}{expected}")
+        self.x = x
+        self.n = m
+
+    def _scalar(i):  # noqa: N805 (a property factory used in the class body only)
+        return property(lambda self: self.x[i], lambda self, value: self.x.__setitem__(i, value))
+
+    theta = _scalar(S_TH)  # motor shaft angle, rad
+    omega = _scalar(S_OM)  # motor speed, rad/s
+    speed_integrator = _scalar(S_INT)  # PI loop integral (duty)
+    speed_ref = _scalar(S_REF)  # ramped speed reference, rad/s (motor shaft)
+    winding_temp = _scalar(S_TW)  # degC
+    table_disp = _scalar(S_XG)  # m
+    table_vel = _scalar(S_VG)  # m/s
+    w_bus = _scalar(S_WBUS)  # energy drawn from the DC bus
+    w_copper = _scalar(S_WCU)  # copper loss
+    w_friction = _scalar(S_WFR)  # motor friction loss
+    w_damping = _scalar(S_WSD)  # structural damping loss
+    w_actuator_damping = _scalar(S_WAD)  # actuator suspension damping loss
+    w_coil = _scalar(S_WCOIL)  # work of the coil force on floor minus proof mass
+    w_external = _scalar(S_WEXT)  # work of the external floor forces
+    w_table = _scalar(S_WTAB)  # work of an external shaker on the table (prescribed mode)
+    del _scalar
+
+    @property
+    def phase_currents(self) -> np.ndarray:
+        """i_a, i_b, i_c (A)."""
+        return self.x[S_IA:S_IC + 1]
+
+    @property
+    def floor_disp(self) -> np.ndarray:
+        """Floor displacements relative to the table, (n,) m."""
+        return self.x[S_U:S_U + self.n]
+
+    @property
+    def floor_vel(self) -> np.ndarray:
+        """Floor velocities relative to the table, (n,) m/s."""
+        return self.x[S_U + self.n:S_U + 2 * self.n]
+
+    @property
+    def proof_disp(self) -> float:
+        """Actuator proof-mass displacement relative to the table, m."""
+        return self.x[S_U + 2 * self.n]
+
+    @proof_disp.setter
+    def proof_disp(self, value: float) -> None:
+        self.x[S_U + 2 * self.n] = value
+
+    @property
+    def proof_vel(self) -> float:
+        """Actuator proof-mass velocity relative to the table, m/s."""
+        return self.x[S_U + 2 * self.n + 1]
+
+    @proof_vel.setter
+    def proof_vel(self, value: float) -> None:
+        self.x[S_U + 2 * self.n + 1] = value
+
+
+class RigOutputs:
+    """Named columns of `run`'s output rows (one row every `out_every` physics steps).
+
+    Every field is a view of `array` (rows, output_size(n)), which stays reachable for code that
+    stores or times the raw block."""
+
+    __slots__ = ("array", "n")
+
+    def __init__(self, array: np.ndarray, n: int):
+        if array.ndim != 2 or array.shape[1] != output_size(n):
+            raise ValueError(f"rig outputs must be (rows, {output_size(n)}) for {n} floors, "
+                             f"got {array.shape}")
+        self.array = array
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.array.shape[0]
+
+    def _column(j, doc):  # noqa: N805 (a property factory used in the class body only)
+        return property(lambda self: self.array[:, j], doc=doc)
+
+    t = _column(O_T, "time of each row, s")
+    theta = _column(O_TH, "motor shaft angle, rad")
+    omega = _column(O_OM, "motor speed, rad/s")
+    duty = _column(O_DUTY, "driver duty in force, -1..1")
+    torque = _column(O_TE, "electromagnetic torque, N m")
+    table_disp = _column(O_XG, "table displacement, m")
+    table_vel = _column(O_VG, "table velocity, m/s")
+    table_acc = _column(O_AG, "table acceleration, m/s^2")
+    winding_temp = _column(O_TW, "winding temperature, degC")
+    actuator_force = _column(O_FACT, "coil force Bl i on the actuator floor, N")
+    base_shear = _column(O_VB, "base shear the structure exerts on the table, 1'(K u + C u'), N")
+    speed_ref = _column(O_REF, "ramped speed reference, rad/s (motor shaft)")
+    del _column
+
+    @property
+    def phase_currents(self) -> np.ndarray:
+        """i_a, i_b, i_c, (rows, 3) A."""
+        return self.array[:, O_IA:O_IC + 1]
+
+    def phase_current(self, phase: str) -> np.ndarray:
+        """The current of phase 'a', 'b' or 'c', A."""
+        return self.array[:, O_IA + "abc".index(phase)]
+
+    @property
+    def floor_disp(self) -> np.ndarray:
+        """Floor displacements relative to the table, (rows, n) m."""
+        return self.array[:, O_U:O_U + self.n]
+
+    @property
+    def floor_vel(self) -> np.ndarray:
+        """Floor velocities relative to the table, (rows, n) m/s."""
+        return self.array[:, O_U + self.n:O_U + 2 * self.n]
+
+    @property
+    def floor_abs_acc(self) -> np.ndarray:
+        """Absolute floor accelerations (what accelerometers read), (rows, n) m/s^2."""
+        return self.array[:, O_U + 2 * self.n:O_U + 3 * self.n]
+
+
 def run(system: RigSystem, x: np.ndarray, command: RigCommand, dt: float, n_steps: int,
-        out_every: int = 1, forces=None, base_acc=None, t0: float = 0.0) -> np.ndarray:
-    """Advance state x in place; return output rows (see the O_* columns)."""
+        out_every: int = 1, forces=None, base_acc=None, t0: float = 0.0) -> RigOutputs:
+    """Advance state x in place by n_steps of dt; return the output rows, named.
+
+    forces: (n_steps, n) floor forces, N; base_acc: (n_steps,) table acceleration, m/s^2, used
+    under TABLE_PRESCRIBED. Both at the physics rate; None means zero."""
     n = system.n
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64 or x.shape != (state_size(n),):
+        raise ValueError(f"state x must be a float64 array of shape ({state_size(n)},) for "
+                         f"{n} floors, got {getattr(x, 'dtype', type(x).__name__)} "
+                         f"{getattr(x, 'shape', '')}")
+    if n_steps < 0 or out_every < 1:
+        raise ValueError(f"need n_steps >= 0 and out_every >= 1, got {n_steps}, {out_every}")
     f = np.zeros((n_steps, n)) if forces is None else np.ascontiguousarray(forces, dtype=float)
+    if f.shape != (n_steps, n):
+        raise ValueError(f"forces must have shape (n_steps, n) = ({n_steps}, {n}), "
+                         f"got {f.shape}")
     ag = np.zeros(n_steps) if base_acc is None else np.ascontiguousarray(base_acc, dtype=float)
-    return rig_run(x, system.p, command.vector(system.crank.gear_ratio), f, ag, system.M_inv,
-                   system.K, system.C, float(dt), int(n_steps), int(out_every), float(t0))
+    if ag.shape != (n_steps,):
+        raise ValueError(f"base_acc must have shape (n_steps,) = ({n_steps},), got {ag.shape}")
+    out = rig_run(x, system.p, command.vector(system.crank.gear_ratio), f, ag, system.M_inv,
+                  system.K, system.C, float(dt), int(n_steps), int(out_every), float(t0))
+    return RigOutputs(out, n)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sensor quantities: the one table from a scene sensor's `quantity` to the rig's true value
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SensorQuantity:
+    """How the true value a sensor measures is read from the rig's outputs.
+
+    read(out, system, floor, phase) -> (rows,) in the quantity's physical unit; `floor` (1..n)
+    and `phase` ('a'|'b'|'c') are the sensor's own fields, used where the quantity needs them.
+    """
+
+    read: object  # Callable[[RigOutputs, RigSystem, int, str], np.ndarray]
+    # accelerometers measure absolute acceleration, so table shaking that the kernel does not
+    # carry as table motion (the rig's ambient part) must be added to their readings
+    absolute_acceleration: bool = False
+
+
+SENSOR_QUANTITIES: dict[str, SensorQuantity] = {
+    "table_acceleration": SensorQuantity(lambda o, s, floor, phase: o.table_acc, True),
+    "floor_acceleration": SensorQuantity(
+        lambda o, s, floor, phase: o.floor_abs_acc[:, floor - 1], True),
+    "actuator_force": SensorQuantity(lambda o, s, floor, phase: o.actuator_force),
+    "motor_speed": SensorQuantity(lambda o, s, floor, phase: o.omega / RPM),  # motor shaft, rpm
+    "phase_current": SensorQuantity(lambda o, s, floor, phase: o.phase_current(phase)),
+    # the bus is an ideal source in the model: the true value is the rated voltage
+    "bus_voltage": SensorQuantity(
+        lambda o, s, floor, phase: np.full(len(o), s.motor.bus_voltage_v)),
+    "winding_temperature": SensorQuantity(lambda o, s, floor, phase: o.winding_temp),
+}
+
+
+def sensor_truth(out: RigOutputs, system: RigSystem, quantity: str, floor: int = 0,
+                 phase: str = "") -> np.ndarray:
+    """The true value of a sensor quantity (a SENSOR_QUANTITIES key) at each output row."""
+    try:
+        q = SENSOR_QUANTITIES[quantity]
+    except KeyError:
+        raise ValueError(f"unknown sensor quantity {quantity!r} (allowed: "
+                         f"{', '.join(SENSOR_QUANTITIES)})") from None
+    return q.read(out, system, floor, phase)
 
 
 def stored_energy(system: RigSystem, x: np.ndarray) -> float:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.optimize
 
-from twin3d.physics.structure import LinearModel, frf, modal_analysis
+from twin3d.physics.structure import LinearModel, frf, modal_analysis, storey_drift
 
 RPM = 2.0 * np.pi / 60.0  # rad/s per rpm
 
@@ -36,7 +36,7 @@ def drift_frf(model: LinearModel, frequency_hz, storeys: int | None = None) -> n
     first `storeys` degrees of freedom (default all) are floors; any after them (a device's
     moving mass, structure.with_oscillator) shape the response but have no drift."""
     h = frf(model, frequency_hz, excitation="base", output="displacement")
-    return np.diff(h[:, :storeys], axis=1, prepend=0.0)
+    return storey_drift(h[:, :storeys])
 
 
 def steady_drift_m(model: LinearModel, stroke_m: float, crank_rpm, gear_ratio: float = 1.0,

@@ -29,6 +29,16 @@ def chain_matrix(storey: np.ndarray) -> np.ndarray:
     return out
 
 
+def storey_drift(u) -> np.ndarray:
+    """Inter-storey drift d_i = u_i - u_{i-1} along the last axis, with u_0 = 0 (the table).
+
+    u holds floor displacements relative to the table, (..., n): one state, a time history or
+    complex amplitudes (then the drift is the complex difference, right when floors move out of
+    phase). Returns the same shape.
+    """
+    return np.diff(u, axis=-1, prepend=0.0)
+
+
 @dataclass(frozen=True)
 class LinearModel:
     """M, C, K of a linear structure (kg, N s/m, N/m), plus storey values when it is a chain."""

@@ -20,7 +20,7 @@ import numba
 import numpy as np
 import scipy.special
 
-from twin3d.physics.structure import chain_receptance_batch, chain_thomas
+from twin3d.physics.structure import chain_receptance_batch, chain_thomas, storey_drift
 
 # ---------------------------------------------------------------------------------------------
 # Interval (set-based) propagation
@@ -278,7 +278,7 @@ def storey_shear(X, stiffness, damping, omega) -> np.ndarray:
     Uses the complex inter-storey drift (Cristallo took k_i (|X_i| - |X_{i-1}|), a difference of
     magnitudes, which is not a drift when the floors move out of phase).
     """
-    drift = np.diff(X, axis=-1, prepend=0.0)
+    drift = storey_drift(X)
     return np.abs((stiffness + 1j * omega * damping) * drift)
 
 

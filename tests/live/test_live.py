@@ -15,7 +15,7 @@ import pytest
 from twin3d.cli.main import main
 from twin3d.io import recorder, serial_lines as sl, t3d1
 from twin3d.io.mqtt_link import MqttLink, Topics
-from twin3d.io.sources import open_source
+from twin3d.live.sources import open_source
 from twin3d.live.live_feed import LiveFeed
 from twin3d.scenefile.records import load_scene
 
@@ -160,7 +160,7 @@ def test_feed_follows_a_replay_and_reports_gaps(tmp_path):
             b = sim.advance(50)
             if s != 70:  # one block lost on the way
                 rec.write_block(t3d1.encode(s, int(b.t0 * 1e9), 1000.0, b.readings))
-            truth.append(b.truth[-1, rigmod.O_U:rigmod.O_U + 3])
+            truth.append(b.truth.floor_disp[-1])
     feed = LiveFeed(f"replay:{folder}?speed=0", SCENE)
     st = feed.step(0.016)
     assert feed.mode == "kalman" and st.counters["blocks"] == 79 and st.counters["gaps"] == 1

@@ -66,10 +66,10 @@ def test_rig_time_domain_decays_below_and_grows_above_critical(scene, factor):
     alpha = c.dvf_closed_loop_eigenvalues(model, act, factor * hc).real.max()
     system = rig.build_rig(model, scene.motor_params(), scene.crank_params(), act)
     x = rig.initial_state(system)
-    x[rig.S_U:rig.S_U + 3] = [1e-4, 1.5e-4, 2e-4]
+    rig.RigStateView(x).floor_disp[:] = [1e-4, 1.5e-4, 2e-4]
     cmd = rig.RigCommand(mode=rig.MODE_COAST, dvf_gain=factor * hc, table=rig.TABLE_PRESCRIBED)
     out = rig.run(system, x, cmd, 1 / 20000, 200_000, 20)
-    t, u = out[:, rig.O_T], out[:, rig.O_U]
+    t, u = out.t, out.floor_disp[:, 0]
     early = np.abs(u[(t > 2) & (t < 3)]).max()
     late = np.abs(u[(t > 9) & (t < 10)]).max()
     assert (late > early) == (factor > 1)

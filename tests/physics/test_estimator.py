@@ -188,10 +188,10 @@ def test_against_coupled_rig_with_unmodelled_actuator():
     ag = np.interp(np.arange(n_steps) * dt, np.arange(ag_1k.size) / FS, ag_1k)
     cmd = rig.RigCommand(mode=rig.MODE_COAST, table=rig.TABLE_PRESCRIBED)
     out = rig.run(system, rig.initial_state(system), cmd, dt, n_steps, every, base_acc=ag)
-    u_true = out[:, rig.O_U:rig.O_U + 3]
+    u_true = out.floor_disp
     rng = np.random.default_rng(13)
-    x = out[:, rig.O_AG] + NOISE * rng.standard_normal(out.shape[0])
-    y = out[:, rig.O_U + 6:rig.O_U + 9] + NOISE * rng.standard_normal((out.shape[0], 3))
+    x = out.table_acc + NOISE * rng.standard_normal(len(out))
+    y = out.floor_abs_acc + NOISE * rng.standard_normal((len(out), 3))
     u, _ = run_blocks(build_estimator(TRUE, FS, (1, 2, 3), NOISE, 0.05), x, y)
     e = rel_err(u, u_true)
     assert np.all(e < 0.2)

@@ -21,41 +21,17 @@ from twin3d.physics.rig import (
     MODE_COAST,
     MODE_DUTY,
     MODE_SPEED,
-    O_AG,
-    O_FACT,
-    O_IA,
-    O_IC,
-    O_OM,
-    O_REF,
-    O_T,
-    O_TH,
-    O_TW,
-    O_U,
-    O_VB,
-    O_VG,
-    O_XG,
     RPM,
-    S_IA,
-    S_IC,
-    S_OM,
-    S_TW,
-    S_U,
-    S_VG,
-    S_WAD,
-    S_WBUS,
-    S_WCOIL,
-    S_WCU,
-    S_WEXT,
-    S_WFR,
-    S_WSD,
-    S_WTAB,
     TABLE_PRESCRIBED,
     RigCommand,
+    RigOutputs,
+    RigStateView,
     build_rig,
     energy_residual,
     hall_sector,
     initial_state,
     run,
+    state_size,
     trapezoid,
     with_stroke,
 )
@@ -115,10 +91,11 @@ def first_order(model: LinearModel) -> np.ndarray:
 
 def set_structure_state(x, q, qd):
     """Write augmented coordinates [u_1..u_n, z_p] and their rates into a rig state."""
-    x[S_U:S_U + N] = q[:N]
-    x[S_U + N:S_U + 2 * N] = qd[:N]
-    x[S_U + 2 * N] = q[N]
-    x[S_U + 2 * N + 1] = qd[N]
+    s = RigStateView(x)
+    s.floor_disp[:] = q[:N]
+    s.floor_vel[:] = qd[:N]
+    s.proof_disp = q[N]
+    s.proof_vel = qd[N]
 
 
 def harmonic_amplitude(t, y, f_hz):
@@ -163,14 +140,15 @@ def six_step_speed(duty, motor=MOTOR):
 def stored_energy_ref(system, x):
     """Magnetic + rotor + table + floors (absolute) + strain + proof mass energy, written here."""
     m, a = MOTOR, system.actuator
-    i = x[S_IA:S_IC + 1]
-    u, v = x[S_U:S_U + N], x[S_U + N:S_U + 2 * N]
-    vg = x[S_VG]
-    e = 0.5 * m.phase_inductance_h * np.sum(i**2) + 0.5 * m.inertia_kg_m2 * x[S_OM] ** 2
+    s = RigStateView(x)
+    i = s.phase_currents
+    u, v = s.floor_disp, s.floor_vel
+    vg = s.table_vel
+    e = 0.5 * m.phase_inductance_h * np.sum(i**2) + 0.5 * m.inertia_kg_m2 * s.omega ** 2
     e += 0.5 * system.crank.table_mass_kg * vg**2
     e += 0.5 * np.sum(np.diag(system.M) * (v + vg) ** 2) + 0.5 * u @ STRUCTURE.K @ u
     if a is not None:
-        zp, vp = x[S_U + 2 * N], x[S_U + 2 * N + 1]
+        zp, vp = s.proof_disp, s.proof_vel
         e += 0.5 * a.proof_mass_kg * (vp + vg) ** 2
         e += 0.5 * a.stiffness_n_per_m * (zp - u[a.floor - 1]) ** 2
     return e
@@ -179,9 +157,9 @@ def stored_energy_ref(system, x):
 def energy_residual_ref(system, x0, x1):
     """Stored-energy change minus net work in: bus + coil + external + table in; copper,
     friction, structural and actuator damping out."""
-    d = x1 - x0
-    work_in = (d[S_WBUS] + d[S_WCOIL] + d[S_WEXT] + d[S_WTAB]
-               - d[S_WCU] - d[S_WFR] - d[S_WSD] - d[S_WAD])
+    d = RigStateView(x1 - x0)
+    work_in = (d.w_bus + d.w_coil + d.w_external + d.w_table
+               - d.w_copper - d.w_friction - d.w_damping - d.w_actuator_damping)
     return stored_energy_ref(system, x1) - stored_energy_ref(system, x0) - work_in
 
 
@@ -203,23 +181,23 @@ def test_energy_balance_through_speed_duty_coast_and_brake_with_dvf():
         resid, scale = energy_residual(system, x0, x)
         # the module's bookkeeping agrees with the one written here (round-off of ~J sums)
         assert resid == pytest.approx(energy_residual_ref(system, x0, x), abs=1e-9 * scale)
-        dw = x - x0
+        dw = RigStateView(x - x0)
         # RK4 at 20 kHz with the diode turn-offs located inside the step: ~1e-5 of the work
         # that changed hands; 1e-4 asked
         assert abs(resid) < 1e-4 * scale, (cmd.mode, resid, scale)
         # the balance is not vacuous: friction, structural damping and the coil each move far
         # more energy than the residual
-        assert dw[S_WFR] > 100 * abs(resid)
-        assert dw[S_WSD] > 100 * abs(resid)
-        assert abs(dw[S_WCOIL]) > 100 * abs(resid)
-        assert dw[S_WAD] > 0
+        assert dw.w_friction > 100 * abs(resid)
+        assert dw.w_damping > 100 * abs(resid)
+        assert abs(dw.w_coil) > 100 * abs(resid)
+        assert dw.w_actuator_damping > 0
         if cmd.mode == MODE_BRAKE:
-            assert dw[S_WBUS] == 0.0  # shorted windings draw nothing from the bus
-            assert dw[S_WCU] > 0.9 * scale  # the kinetic energy ends up in the copper
+            assert dw.w_bus == 0.0  # shorted windings draw nothing from the bus
+            assert dw.w_copper > 0.9 * scale  # the kinetic energy ends up in the copper
         elif cmd.mode == MODE_COAST:
-            assert abs(dw[S_WBUS]) < 1e-3 * scale
+            assert abs(dw.w_bus) < 1e-3 * scale
         else:
-            assert abs(dw[S_WBUS]) > 0.1 * scale
+            assert abs(dw.w_bus) > 0.1 * scale
     resid, scale = energy_residual(system, x_start, x)
     assert abs(resid) < 1e-4 * scale
 
@@ -237,9 +215,9 @@ def test_energy_balance_prescribed_table_with_floor_forces():
                               table=TABLE_PRESCRIBED), DT, n_steps, forces=forces, base_acc=ag)
     resid, scale = energy_residual(system, x0, x)
     assert resid == pytest.approx(energy_residual_ref(system, x0, x), abs=1e-9 * scale)
-    dw = x - x0
+    dw = RigStateView(x - x0)
     assert abs(resid) < 1e-4 * scale  # as above
-    assert abs(dw[S_WTAB]) > 100 * abs(resid) and abs(dw[S_WEXT]) > 100 * abs(resid)
+    assert abs(dw.w_table) > 100 * abs(resid) and abs(dw.w_external) > 100 * abs(resid)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,11 +231,11 @@ def test_open_loop_no_load_speed_matches_six_step_analysis(duty):
     out = run(system, x, RigCommand(mode=MODE_DUTY, duty=duty), DT, 30000, out_every=1)
     # mechanical time constant J 2R/(2 ke)^2 ~ 40 ms (~0.1 s at full duty, current-limited
     # start): steady after 1 s
-    w = out[20000:, O_OM].mean()
+    w = out.omega[20000:].mean()
     # commutation ripple and the outgoing phase's freewheeling cost ~0.5 %; 1.5 % allowed
     assert w == pytest.approx(six_step_speed(duty), rel=0.015)
     # uncoupled crank (zero stroke): the structure stays at rest
-    assert np.abs(out[:, O_U:O_U + 3 * N]).max() == 0.0
+    assert np.abs(np.hstack([out.floor_disp, out.floor_vel, out.floor_abs_acc])).max() == 0.0
 
 
 @pytest.mark.parametrize("gear", [1.0, 2.0])
@@ -268,16 +246,16 @@ def test_pi_speed_loop_reaches_commanded_crank_speed(gear):
     target = 600.0 / gear  # crank rpm; the motor runs at 600 rpm either way
     cmd = RigCommand(mode=MODE_SPEED, speed_rpm=target, ramp_rpm_per_s=300.0 / gear)
     out = run(system, x, cmd, DT, int(3.0 / DT), out_every=10)
-    t = out[:, O_T]
+    t = out.t
     late = t > 2.5  # ramp ends at 2 s, then 0.5 s of settling
-    crank_rpm = out[late, O_OM] / gear / RPM
+    crank_rpm = out.omega[late] / gear / RPM
     # the structure's reaction and the table inertia ripple the speed by ~0.2 %; 1 % asked
     assert crank_rpm.mean() == pytest.approx(target, rel=0.01)
     assert np.abs(crank_rpm - target).max() < 0.01 * target
-    assert out[late, O_REF] / gear / RPM == pytest.approx(np.full(late.sum(), target))
+    assert out.speed_ref[late] / gear / RPM == pytest.approx(np.full(late.sum(), target))
     # the reference ramps at the commanded rate
     mid = (t > 0.5) & (t < 1.5)
-    slope = np.polyfit(t[mid], out[mid, O_REF] / gear / RPM, 1)[0]
+    slope = np.polyfit(t[mid], out.speed_ref[mid] / gear / RPM, 1)[0]
     assert slope == pytest.approx(300.0 / gear, rel=1e-3)
 
 
@@ -285,7 +263,7 @@ def test_current_limit_holds_at_start_up():
     system = build_rig(STRUCTURE, MOTOR, CRANK, None)
     x = initial_state(system)
     out = run(system, x, RigCommand(mode=MODE_DUTY, duty=1.0), DT, 4000, out_every=1)
-    i_peak = np.abs(out[:, O_IA:O_IC + 1]).max()
+    i_peak = np.abs(out.phase_currents).max()
     # averaged limit d <= (2 ke w + 2 R I_lim)/V_bus: the current reaches, but does not pass,
     # I_lim (2 % for the one-step latch of the duty)
     assert 0.9 * MOTOR.current_limit_a < i_peak < 1.02 * MOTOR.current_limit_a
@@ -299,37 +277,38 @@ def test_winding_temperature_settles_at_ambient_plus_copper_loss_times_rth():
     run(system, x, RigCommand(mode=MODE_DUTY, duty=0.5), DT, 10000)  # 0.5 s: steady
     x0 = x.copy()
     out = run(system, x, RigCommand(mode=MODE_DUTY, duty=0.5), DT, 6000, out_every=1)
-    p_cu = (x[S_WCU] - x0[S_WCU]) / (6000 * DT)
+    p_cu = RigStateView(x - x0).w_copper / (6000 * DT)
     # copper loss is R sum(i^2) of the phase currents: sampled once per step this misses part
     # of the ~1-step commutation transients (~2 % here), hence 5 %; a wrong factor (R vs 2R,
     # line vs phase current) would be off by 50-100 %
-    p_sampled = motor.phase_resistance_ohm * (out[:, O_IA:O_IC + 1] ** 2).sum(axis=1).mean()
+    p_sampled = motor.phase_resistance_ohm * (out.phase_currents ** 2).sum(axis=1).mean()
     assert p_sampled == pytest.approx(p_cu, rel=0.05)
     assert p_cu > 1.0  # watts: a real heating load
     t_ss = motor.ambient_c + p_cu * motor.thermal_resistance_k_per_w
     # after 11 time constants the first-order lag has settled (e^-11): the mean sits at the
     # steady state to 1e-3, and the copper-loss ripple at the ~1.8 kHz commutation rate gets
     # through the 46 ms lag as ~0.3 % of the rise (1/(w tau) ~ 2e-3 of a ripple as big as P)
-    assert out[-2000:, O_TW].mean() == pytest.approx(t_ss, rel=1e-3)
-    assert np.ptp(out[-2000:, O_TW]) < 1e-2 * (t_ss - motor.ambient_c)
+    assert out.winding_temp[-2000:].mean() == pytest.approx(t_ss, rel=1e-3)
+    assert np.ptp(out.winding_temp[-2000:]) < 1e-2 * (t_ss - motor.ambient_c)
 
 
 def test_winding_temperature_heat_balance_with_real_thermal_capacity():
     motor = dataclasses.replace(MOTOR, viscous_n_m_s=5e-4)
     system = build_rig(STRUCTURE, motor, no_stroke(), None)
     x = initial_state(system, ambient_c=25.0)
-    assert x[S_TW] == 25.0
+    assert RigStateView(x).winding_temp == 25.0
     x0 = x.copy()
     out = run(system, x, RigCommand(mode=MODE_DUTY, duty=0.5), DT, 20000, out_every=1)
-    rise = out[:, O_TW] - motor.ambient_c  # the model's ambient is 20 C: starts 5 K above
-    tw = np.concatenate([[x0[S_TW] - motor.ambient_c], rise])
+    s, s0, ds = RigStateView(x), RigStateView(x0), RigStateView(x - x0)
+    rise = out.winding_temp - motor.ambient_c  # the model's ambient is 20 C: starts 5 K above
+    tw = np.concatenate([[s0.winding_temp - motor.ambient_c], rise])
     leak = np.sum(0.5 * (tw[1:] + tw[:-1])) * DT / motor.thermal_resistance_k_per_w
-    stored = motor.thermal_capacity_j_per_k * (x[S_TW] - x0[S_TW])
+    stored = motor.thermal_capacity_j_per_k * (s.winding_temp - s0.winding_temp)
     # C dT/dt = P_cu - (T - T_amb)/R_th integrated: copper energy = stored + leaked heat
     # (trapezoid on a smooth 127 s lag sampled at 20 kHz: << 1e-4)
-    assert stored + leak == pytest.approx(x[S_WCU] - x0[S_WCU], rel=1e-4)
+    assert stored + leak == pytest.approx(ds.w_copper, rel=1e-4)
     # heating while above ambient requires P_cu > 5 K / R_th, and here it is: the winding warms
-    assert x[S_TW] > x0[S_TW]
+    assert s.winding_temp > s0.winding_temp
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,24 +321,24 @@ def test_crank_kinematics_and_base_shear_obey_newton():
     x = initial_state(system)
     out = run(system, x, RigCommand(mode=MODE_DUTY, duty=0.4), DT, 8000, out_every=1)
     r, G = crank.stroke_m, crank.gear_ratio
-    th, om = out[:, O_TH], out[:, O_OM]
-    np.testing.assert_allclose(out[:, O_XG], r * np.sin(th / G), rtol=0, atol=1e-15)
-    np.testing.assert_allclose(out[:, O_VG], r * np.cos(th / G) * om / G, rtol=0,
+    th, om = out.theta, out.omega
+    np.testing.assert_allclose(out.table_disp, r * np.sin(th / G), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(out.table_vel, r * np.cos(th / G) * om / G, rtol=0,
                                atol=1e-12 * r * np.abs(om).max())
     # a_g integrates to v_g: over 1 ms windows, trapezoid of the sampled a_g against the change
     # of v_g. a_g jumps with the torque at each commutation, which costs the trapezoid rule
     # ~(jump) dt per event: ~2e-4 of the largest window change observed, 2e-3 allowed
-    vg = np.concatenate([[0.0], out[:, O_VG]])
-    ag = np.concatenate([[0.0], out[:, O_AG]])
+    vg = np.concatenate([[0.0], out.table_vel])
+    ag = np.concatenate([[0.0], out.table_acc])
     m = 20
     dv = vg[m::m] - vg[:-m:m]
     integral = np.add.reduceat(0.5 * (ag[1:] + ag[:-1]) * DT, np.arange(0, ag.size - 1, m))
     assert np.abs(dv - integral[:dv.size]).max() < 2e-3 * np.abs(dv).max()
     # Newton for the whole structure: sum of m_i * absolute acceleration = -base shear
-    inertia = out[:, O_U + 2 * N:O_U + 3 * N] @ np.diag(system.M)
-    np.testing.assert_allclose(inertia, -out[:, O_VB], rtol=0,
-                               atol=1e-10 * np.abs(out[:, O_VB]).max())
-    assert np.abs(out[:, O_VB]).max() > 1.0  # newtons: the structure is really driven
+    inertia = out.floor_abs_acc @ np.diag(system.M)
+    np.testing.assert_allclose(inertia, -out.base_shear, rtol=0,
+                               atol=1e-10 * np.abs(out.base_shear).max())
+    assert np.abs(out.base_shear).max() > 1.0  # newtons: the structure is really driven
 
 
 def _duty_ramp(system, d0, d1, duration, n_chunks):
@@ -370,7 +349,7 @@ def _duty_ramp(system, d0, d1, duration, n_chunks):
     for k in range(n_chunks):
         duty = d0 + (d1 - d0) * (k + 0.5) / n_chunks
         out = run(system, x, RigCommand(mode=MODE_DUTY, duty=duty), DT, steps, out_every=10)
-        speeds.append(out[:, O_OM].mean() / RPM)  # crank rpm (gear 1)
+        speeds.append(out.omega.mean() / RPM)  # crank rpm (gear 1)
     return np.array(speeds)
 
 
@@ -411,7 +390,7 @@ def test_sommerfeld_deficit_matches_power_absorbed_by_structure(ratio):
 
     x = initial_state(free)
     out = run(free, x, RigCommand(mode=MODE_DUTY, duty=duty), DT, 20000, out_every=1)
-    w_free = out[10000:, O_OM].mean()
+    w_free = out.omega[10000:].mean()
 
     def power(w):  # mean power into the structure for x_g = r sin(w t): <v^T C v>
         xh = frf(STRUCTURE, w / (2 * np.pi), "base", "displacement")[0] * (r * w**2)
@@ -426,13 +405,14 @@ def test_sommerfeld_deficit_matches_power_absorbed_by_structure(ratio):
     # start the coupled rig at that speed with the structure in its steady state (theta = 0,
     # a_g = -r w^2 sin(w t)) so that the slow structural transient does not mask the deficit
     x = initial_state(coupled)
-    x[S_OM] = w_pred
+    s = RigStateView(x)
+    s.omega = w_pred
     u = frf(STRUCTURE, w_pred / (2 * np.pi), "base", "displacement")[0] * (-r * w_pred**2)
-    x[S_U:S_U + N] = u.imag
-    x[S_U + N:S_U + 2 * N] = (1j * w_pred * u).imag
-    x[S_VG] = r * w_pred
+    s.floor_disp[:] = u.imag
+    s.floor_vel[:] = (1j * w_pred * u).imag
+    s.table_vel = r * w_pred
     out = run(coupled, x, RigCommand(mode=MODE_DUTY, duty=duty), DT, 40000, out_every=1)
-    w_coup = out[20000:, O_OM].mean()
+    w_coup = out.omega[20000:].mean()
     measured = w_free - w_coup
     predicted = w_free - w_pred
     assert predicted > 0.2 * RPM  # a real, analytically significant deficit
@@ -458,12 +438,12 @@ def test_prescribed_table_steady_state_matches_base_frf_with_actuator():
     x = initial_state(system)
     out = run(system, x, RigCommand(mode=MODE_COAST, table=TABLE_PRESCRIBED), DT, n_steps,
               out_every=1, base_acc=ag)
-    late = out[:, O_T] > 2.0
-    assert harmonic_amplitude(out[late, O_T], out[late, O_AG], f) == pytest.approx(amp,
-                                                                                  rel=1e-9)
+    late = out.t > 2.0
+    assert harmonic_amplitude(out.t[late], out.table_acc[late], f) == pytest.approx(amp,
+                                                                                   rel=1e-9)
     T = frf(model, f, "base", "accelerance")[0]
     for i in range(N):
-        a = harmonic_amplitude(out[late, O_T], out[late, O_U + 2 * N + i], f)
+        a = harmonic_amplitude(out.t[late], out.floor_abs_acc[late, i], f)
         # leftover transient (< 1e-4) and the held input (amplitude error ~(w dt)^2): 1 %
         # asked, ~3e-5 observed
         assert a == pytest.approx(amp * abs(T[i]), rel=0.01)
@@ -494,7 +474,7 @@ def free_decay_of_mode(system, gain, mode, duration, amplitude=1e-3):
     set_structure_state(x, psi[:N + 1].real, psi[N + 1:].real)
     out = run(system, x, RigCommand(mode=MODE_COAST, table=TABLE_PRESCRIBED, dvf_gain=gain),
               DT, int(round(duration / DT)), out_every=1)
-    zeta, fd, n_peaks = decay_from_peaks(out[:, O_T], out[:, O_U + j])
+    zeta, fd, n_peaks = decay_from_peaks(out.t, out.floor_disp[:, j])
     return zeta, fd, n_peaks, lam[mode]
 
 
@@ -552,19 +532,19 @@ def test_dvf_free_response_matches_matrix_exponential_of_closed_loop_model():
     Phi = scipy.linalg.expm(A * 50 * DT)
     z = np.concatenate([q0, qd0])
     ref = []
-    for _ in range(out.shape[0]):
+    for _ in range(len(out)):
         z = Phi @ z
         ref.append(z.copy())
     ref = np.array(ref)
-    u = out[:, O_U:O_U + N]
-    v = out[:, O_U + N:O_U + 2 * N]
+    u = out.floor_disp
+    v = out.floor_vel
     # RK4 global error at w dt = 0.008 (26 Hz mode): ~1e-9 relative; 1e-6 allowed
     np.testing.assert_allclose(u, ref[:, :N], rtol=0, atol=1e-6 * np.abs(ref[:, :N]).max())
     np.testing.assert_allclose(v, ref[:, N + 1:2 * N + 1], rtol=0,
                                atol=1e-6 * np.abs(ref[:, N + 1:]).max())
     # coil force = Bl i with i = -h v_floor (table at rest), below saturation here
     bl = SOFT_ACTUATOR.force_factor_n_per_a
-    np.testing.assert_allclose(out[:, O_FACT], -bl * gain * v[:, 0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(out.actuator_force, -bl * gain * v[:, 0], rtol=1e-12, atol=1e-15)
 
 
 def test_coil_current_saturates_at_max_current():
@@ -574,11 +554,11 @@ def test_coil_current_saturates_at_max_current():
     set_structure_state(x, np.zeros(4), np.array([0.3, 0.2, 0.1, 0.0]))
     out = run(system, x, RigCommand(mode=MODE_COAST, table=TABLE_PRESCRIBED, dvf_gain=gain),
               DT, 4000, out_every=1)
-    v1 = out[:, O_U + N]
+    v1 = out.floor_vel[:, 0]
     i_expected = np.clip(-gain * v1, -ACTUATOR.max_current_a, ACTUATOR.max_current_a)
-    np.testing.assert_allclose(out[:, O_FACT], ACTUATOR.force_factor_n_per_a * i_expected,
+    np.testing.assert_allclose(out.actuator_force, ACTUATOR.force_factor_n_per_a * i_expected,
                                rtol=1e-12, atol=1e-12)
-    assert np.abs(out[:, O_FACT]).max() == pytest.approx(
+    assert np.abs(out.actuator_force).max() == pytest.approx(
         ACTUATOR.force_factor_n_per_a * ACTUATOR.max_current_a)
 
 
@@ -606,10 +586,9 @@ def test_output_rows_and_time_column():
     system = build_rig(STRUCTURE, MOTOR, CRANK, None)
     x = initial_state(system)
     out = run(system, x, RigCommand(mode=MODE_DUTY, duty=0.2), DT, 1000, out_every=7, t0=1.5)
-    assert out.shape[0] == 1000 // 7
-    np.testing.assert_allclose(out[:, O_T], 1.5 + (np.arange(out.shape[0]) + 1) * 7 * DT,
-                               rtol=1e-13)
-    assert np.all(np.diff(out[:, O_TH]) > 0)  # spinning forward under positive duty
+    assert len(out) == 1000 // 7
+    np.testing.assert_allclose(out.t, 1.5 + (np.arange(len(out)) + 1) * 7 * DT, rtol=1e-13)
+    assert np.all(np.diff(out.theta) > 0)  # spinning forward under positive duty
 
 
 def test_with_stroke_equals_building_with_that_stroke():
@@ -621,8 +600,8 @@ def test_with_stroke_equals_building_with_that_stroke():
     cmd = RigCommand(mode=MODE_DUTY, duty=0.1)
     o1 = run(other, x1, cmd, DT, 4000, out_every=10)
     o2 = run(ref, x2, cmd, DT, 4000, out_every=10)
-    np.testing.assert_array_equal(o1, o2)
-    assert np.abs(o1[:, O_XG]).max() > 0.4e-3
+    np.testing.assert_array_equal(o1.array, o2.array)
+    assert np.abs(o1.table_disp).max() > 0.4e-3
 
 
 def test_build_rig_actuator_mass_and_validation():
@@ -637,3 +616,76 @@ def test_build_rig_actuator_mass_and_validation():
     for floor in (0, 4):
         with pytest.raises(ValueError):
             build_rig(STRUCTURE, MOTOR, CRANK, dataclasses.replace(ACTUATOR, floor=floor))
+
+
+def test_named_views_follow_the_kernel_layout():
+    system = build_rig(STRUCTURE, MOTOR, CRANK, ACTUATOR)
+    x = initial_state(system)
+    s = RigStateView(x)
+    assert s.n == N and x.size == state_size(N)
+    # every named field is a distinct slot of x, and writes go through to x
+    s.phase_currents[:] = [1.0, 2.0, -3.0]
+    s.floor_disp[:] = [4.0, 5.0, 6.0]
+    s.floor_vel[:] = [7.0, 8.0, 9.0]
+    for k, name in enumerate(("theta", "omega", "speed_ref", "table_disp", "table_vel",
+                              "proof_disp", "proof_vel", "w_bus", "w_copper", "w_friction",
+                              "w_damping", "w_actuator_damping", "w_coil", "w_external",
+                              "w_table")):
+        setattr(s, name, 100.0 + k)
+        assert getattr(s, name) == 100.0 + k
+    s.speed_integrator = 0.0
+    assert sorted(x) == sorted([1.0, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 0.0,
+                                MOTOR.ambient_c] + [100.0 + k for k in range(15)])
+    with pytest.raises(ValueError, match="not a rig state"):
+        RigStateView(x, n=2)
+    # outputs: the state's fields come out under the same names, row by row
+    x = initial_state(system)
+    out = run(system, x, RigCommand(mode=MODE_DUTY, duty=0.3, dvf_gain=2.0), DT, 400,
+              out_every=400)
+    s = RigStateView(x)
+    assert isinstance(out, RigOutputs) and len(out) == 1 and out.n == N
+    for name in ("theta", "omega", "speed_ref", "table_disp", "table_vel", "winding_temp"):
+        assert getattr(out, name)[-1] == getattr(s, name), name
+    for name in ("phase_currents", "floor_disp", "floor_vel"):
+        np.testing.assert_array_equal(getattr(out, name)[-1], getattr(s, name))
+    for k, ph in enumerate("abc"):
+        assert out.phase_current(ph)[-1] == s.phase_currents[k]
+    assert out.floor_abs_acc.shape == (1, N) and out.array.shape[0] == 1
+    assert 0.0 < out.duty[-1] <= 0.3 and out.torque[-1] != 0.0 and out.actuator_force[-1] != 0.0
+
+
+def test_run_checks_the_shapes_of_its_inputs():
+    system = build_rig(STRUCTURE, MOTOR, CRANK, None)
+    cmd = RigCommand(mode=MODE_DUTY, duty=0.1)
+    x = initial_state(system)
+    with pytest.raises(ValueError, match=r"state x must be .*\(26,\)"):
+        run(system, x[:-1], cmd, DT, 10)
+    with pytest.raises(ValueError, match=r"forces must have shape \(n_steps, n\) = \(10, 3\)"):
+        run(system, x, cmd, DT, 10, forces=np.zeros((10, 2)))
+    with pytest.raises(ValueError, match=r"base_acc must have shape \(n_steps,\) = \(10,\)"):
+        run(system, x, cmd, DT, 10, base_acc=np.zeros(9))
+    with pytest.raises(ValueError, match="out_every"):
+        run(system, x, cmd, DT, 10, out_every=0)
+    assert np.all(x == initial_state(system))  # nothing ran
+
+
+def test_sensor_quantity_table_reads_the_named_outputs():
+    from twin3d.physics.rig import SENSOR_QUANTITIES, sensor_truth
+    from twin3d.scenefile.records import QUANTITIES
+
+    assert QUANTITIES == tuple(SENSOR_QUANTITIES)
+    system = build_rig(STRUCTURE, MOTOR, CRANK, ACTUATOR)
+    out = run(system, initial_state(system), RigCommand(mode=MODE_DUTY, duty=0.3, dvf_gain=2.0),
+              DT, 400, out_every=40)
+    expected = {"table_acceleration": out.table_acc, "floor_acceleration": out.floor_abs_acc[:, 1],
+                "actuator_force": out.actuator_force, "motor_speed": out.omega / RPM,
+                "phase_current": out.phase_currents[:, 2],
+                "bus_voltage": np.full(len(out), MOTOR.bus_voltage_v),
+                "winding_temperature": out.winding_temp}
+    assert set(expected) == set(SENSOR_QUANTITIES)
+    for q, ref in expected.items():
+        np.testing.assert_array_equal(sensor_truth(out, system, q, floor=2, phase="c"), ref)
+    assert {q for q, v in SENSOR_QUANTITIES.items() if v.absolute_acceleration} == {
+        "table_acceleration", "floor_acceleration"}
+    with pytest.raises(ValueError, match="unknown sensor quantity 'sound'"):
+        sensor_truth(out, system, "sound")

@@ -19,6 +19,7 @@ from twin3d.physics.structure import (
     leg_storey_stiffness,
     modal_analysis,
     rayleigh_damping,
+    storey_drift,
 )
 
 # Default identified model ("southampton_identified").
@@ -342,3 +343,17 @@ def test_chain_receptance_batch_at_a_natural_frequency():
                                  np.array([2 * np.pi * f1]), 2)
     ref = frf(model, f1, 3)
     np.testing.assert_allclose(out[0], ref, rtol=1e-8)
+
+
+def test_storey_drift_is_relative_to_the_storey_below_and_the_table():
+    np.testing.assert_array_equal(storey_drift(np.array([1.0, 3.0, 2.5])), [1.0, 2.0, -0.5])
+    # a history (K, N) or any leading axes: floor by floor along the last axis
+    u = np.arange(24.0).reshape(2, 4, 3) ** 1.5
+    d = storey_drift(u)
+    assert d.shape == u.shape
+    np.testing.assert_array_equal(d[..., 0], u[..., 0])
+    np.testing.assert_array_equal(d[..., 1:], u[..., 1:] - u[..., :-1])
+    # complex amplitudes: the complex difference, not a difference of magnitudes
+    x = np.array([1.0, -1.0 + 0.0j])
+    np.testing.assert_array_equal(storey_drift(x), [1.0, -2.0])
+    assert storey_drift(np.cumsum(np.ones(5)))[1:].tolist() == [1.0] * 4

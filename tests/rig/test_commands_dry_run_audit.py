@@ -14,7 +14,7 @@ from twin3d.protocol.commands import CommandError, decode_command, limit_values,
 from twin3d.live.dry_run import dry_run
 from twin3d.physics.control import dvf_critical_gain
 from twin3d.physics.steady_drift import steady_drift_m
-from twin3d.rig.process import RigCore
+from twin3d.rig.core import RigCore
 from twin3d.scenefile.records import load_scene
 
 

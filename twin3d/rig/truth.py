@@ -18,33 +18,18 @@ from twin3d.scenefile.records import Scene
 
 @dataclass(frozen=True)
 class Block:
-    """One block of samples: true outputs (all O_* columns) and the sensor readings."""
+    """One block of samples: the true physics outputs and the sensor readings."""
 
     t0: float  # s, time of the first sample
     fs: float  # Hz
     channels: tuple[str, ...]
     readings: np.ndarray  # (n_samples, n_channels), physical units
-    truth: np.ndarray  # (n_samples, rig.output_size(N)) physics outputs at the sample instants
+    truth: rig.RigOutputs  # physics outputs at the sample instants
 
 
-def true_channel(out: np.ndarray, sensor, n: int) -> np.ndarray:
-    """The physical quantity a sensor of the scene file measures, from kernel output rows."""
-    q = sensor.quantity
-    if q == "table_acceleration":
-        return out[:, rig.O_AG]
-    if q == "floor_acceleration":
-        return out[:, rig.O_U + 2 * n + sensor.floor - 1]
-    if q == "actuator_force":
-        return out[:, rig.O_FACT]
-    if q == "motor_speed":
-        return out[:, rig.O_OM] / rig.RPM
-    if q == "phase_current":
-        return out[:, rig.O_IA + "abc".index(sensor.phase)]
-    if q == "winding_temperature":
-        return out[:, rig.O_TW]
-    if q == "bus_voltage":
-        return np.full(out.shape[0], np.nan)  # filled by the caller from the motor data
-    raise ValueError(f"unknown sensor quantity {q!r}")
+def true_channel(out: rig.RigOutputs, sensor, system: rig.RigSystem) -> np.ndarray:
+    """The physical quantity a sensor of the scene file measures (see rig.SENSOR_QUANTITIES)."""
+    return rig.sensor_truth(out, system, sensor.quantity, sensor.floor, sensor.phase)
 
 
 class SimulatedRig:
@@ -88,16 +73,18 @@ class SimulatedRig:
                       self.decimation, forces, base_acc, self.t)
         t0 = self.t + self.decimation * self.dt
         self.t += n_steps * self.dt
-        n = self.system.n
         readings = np.empty((n_samples, len(self.sensors)))
         for j, (name, s) in enumerate(self.sensors.items()):
-            true = true_channel(out, s, n)
-            if s.quantity == "bus_voltage":
-                true = np.full(n_samples, self.system.motor.bus_voltage_v)
+            true = true_channel(out, s, self.system)
             readings[:, j], clipped = measure(true, self.specs[name], self.rng)
             self.clipped += clipped
         return Block(t0, self.sample_rate, self.channels, readings, out)
 
     @property
     def speed_rpm(self) -> float:
-        return float(self.state[rig.S_OM] / rig.RPM / self.system.crank.gear_ratio)
+        return float(self.view.omega / rig.RPM / self.system.crank.gear_ratio)
+
+    @property
+    def view(self) -> rig.RigStateView:
+        """Named, writable views into the rig state."""
+        return rig.RigStateView(self.state, self.system.n)

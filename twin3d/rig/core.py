@@ -1,10 +1,9 @@
-"""The simulated rig as its own process: ground-truth physics at real time behind the wire protocol.
+"""The simulated rig's core: ground-truth physics behind the interlocks, one block per step.
 
-`RigCore` is the rig without a wire: it steps `twin3d.rig.truth.SimulatedRig` one block at a time,
-adds ambient table shaking, feeds the interlocks and answers decoded commands. A transport
-(`MqttTransport` over `twin3d.io.mqtt_link`, `PtyTransport` speaking the `$D/$M/$A/$C` lines of
-`twin3d.io.serial_lines` through a pseudo-terminal) carries it; `run_rig` paces the loop at
-real time.
+`RigCore` is the rig without a wire or a clock: it steps `twin3d.rig.truth.SimulatedRig` one block
+at a time, adds ambient table shaking, feeds the interlocks and answers decoded commands, and
+returns what a transport (`twin3d.rig.transports`) should send; `twin3d.rig.loop.run_rig` paces
+it at real time.
 
 Ground truth differs from the twin on purpose (DESIGN.md section 3): by default the storey
 stiffnesses are refitted so that the bare frame's modes sit at the Southampton rig's *measured*
@@ -23,8 +22,6 @@ accelerometer readings (they measure absolute acceleration).
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -32,14 +29,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from twin3d.physics import rig
+from twin3d.physics.excitations import band_limited_noise
+from twin3d.physics.structure import LinearModel, modal_analysis, storey_drift
 from twin3d.protocol.audit import AuditLog
 from twin3d.protocol.commands import Ack, CommandError, decode_command, make_command, parse_cli_args
 from twin3d.rig.interlocks import Interlocks, Trip
-from twin3d.physics import rig
-from twin3d.physics.excitations import band_limited_noise
-from twin3d.physics.structure import LinearModel, modal_analysis
-from twin3d.scenefile.records import Scene
 from twin3d.rig.truth import SimulatedRig
+from twin3d.scenefile.records import Scene
 
 # Target modes (Hz) of the named truths; fitted by storey stiffness on the identified masses.
 TRUTH_TARGETS = {"southampton_measured": (6.500, 17.469, 26.500),
@@ -48,10 +45,6 @@ DEFAULT_TRUTH = "southampton_measured"
 AMBIENT_BAND_HZ = (1.0, 80.0)
 AMBIENT_RMS = 0.02  # m/s^2
 AMBIENT_LOOP_S = 20.0
-STATE_EVERY_S = 0.25
-# Commands taken from the inbox per block (50 ms): a command costs ~60 us, so a flood costs at
-# most ~15 ms of each block; the interlocks' rate limit refuses all but 20 a second anyway.
-COMMANDS_PER_BLOCK = 250
 
 
 def _fit_stiffness(mass, stiffness, damping, targets_hz) -> np.ndarray:
@@ -126,7 +119,7 @@ class RigCore:
                         if ambient_rms > 0 else np.zeros(n_loop))
         self._amb_pos = 0
         self._accel_cols = [j for j, s in enumerate(self.sim.sensors.values())
-                            if s.quantity in ("table_acceleration", "floor_acceleration")]
+                            if rig.SENSOR_QUANTITIES[s.quantity].absolute_acceleration]
         self._applied = None
         self._truth_tail: deque = deque(maxlen=400)  # (seq, floors' displacement at its end)
 
@@ -210,9 +203,8 @@ class RigCore:
         block = sim.advance(self.block_samples, forces=forces)
         # the sensors see the ambient table motion too (they measure absolute acceleration)
         block.readings[:, self._accel_cols] += a_amb[sim.decimation - 1::sim.decimation, None]
-        n = sim.system.n
-        u = block.truth[:, rig.O_U:rig.O_U + n]
-        drift = float(np.abs(np.diff(u, axis=1, prepend=0.0)).max())
+        u = block.truth.floor_disp
+        drift = float(np.abs(storey_drift(u)).max())
         events = self.interlocks.update(now, sim.speed_rpm, drift)
         self._record(events)
         self._apply()
@@ -266,240 +258,5 @@ class RigCore:
         status = il.status  # ok | estop | tripped (the broker's last will says lost)
         return {"status": status, "rig_id": self.rig_id, "t": now,
                 "speed_rpm": round(self.sim.speed_rpm, 3), "seq": self.seq,
-                "winding_temp_c": round(float(self.sim.state[rig.S_TW]), 2),
+                "winding_temp_c": round(float(self.sim.view.winding_temp), 2),
                 "last_trip": self.last_trip, "truth": self.truth, **il.snapshot()}
-
-
-# ---- transports --------------------------------------------------------------------------
-
-class MqttTransport:
-    """The rig on an MQTT broker: data, retained meta and state (last will: lost), cmd, ack.
-
-    `link` is an `MqttLink` (`MqttTransport.connect`) or a loopback link to a twin in this
-    process (`twin3d.rig.inprocess`); the rig cannot tell them apart."""
-
-    def __init__(self, link, rig_id: str):
-        from twin3d.io.mqtt_link import Topics
-
-        self.topics = Topics.for_rig(rig_id)
-        self.link = link
-        link.subscribe(self.topics.cmd, qos=1)
-        link.subscribe(self.topics.heartbeat, qos=0)
-        link.start()
-
-    @staticmethod
-    def will(rig_id: str):
-        from twin3d.io.mqtt_link import Topics, Will
-
-        return Will(Topics.for_rig(rig_id).state, json.dumps({"status": "lost", "rig_id": rig_id}))
-
-    @classmethod
-    def connect(cls, host: str, port: int, rig_id: str, username: str | None = None,
-                password: str | None = None, tls=None) -> MqttTransport:
-        from twin3d.io.mqtt_link import MqttLink
-
-        return cls(MqttLink(host, port, client_id=f"twin3d-rig-{rig_id}-{os.getpid()}",
-                            username=username, password=password, tls=tls,
-                            will=cls.will(rig_id)), rig_id)
-
-    def wait_ready(self, timeout: float) -> bool:
-        return self.link.wait_connected(timeout)
-
-    def start(self, core: RigCore) -> None:
-        self._overflows_seen = self.link.counters.overflows
-        self._meta = json.dumps(core.meta())
-        self._meta_for = -1  # connection count the retained meta was last published on
-
-    def _republish_meta(self) -> None:
-        # after a reconnect (a restarted broker keeps no retained messages) meta goes out again
-        n = self.link.counters.connects
-        if n != self._meta_for and self.link.connected:
-            if self.link.publish(self.topics.meta, self._meta, qos=1, retain=True):
-                self._meta_for = n
-
-    def poll(self, core: RigCore, now: float) -> list:
-        events = []
-        lost = self.link.counters.overflows - self._overflows_seen
-        if lost:  # a flood overran the inbox: those commands get no ack, so say so
-            self._overflows_seen += lost
-            core._audit("inbox_overflow", dropped=lost, total=self._overflows_seen)
-        # a bounded share of each block: a flood slows the command path, never the data
-        for m in self.link.drain(COMMANDS_PER_BLOCK):
-            if m.retain:
-                continue  # a retained command is stale by definition
-            if m.topic == self.topics.cmd:
-                events += core.command(m.payload, now)
-            elif m.topic == self.topics.heartbeat:
-                core.heartbeat(m.payload, now)
-        return events
-
-    def send(self, core: RigCore, out: Outgoing | None, events: list, state: dict | None) -> None:
-        from twin3d.io.t3d1 import encode
-
-        self._republish_meta()
-        if out is not None:
-            self.link.publish(self.topics.data, encode(out.seq, out.t0_ns, out.block.fs,
-                                                       out.block.readings))
-        for e in events:
-            if isinstance(e, Ack):
-                self.link.publish(self.topics.ack, e.to_json(), qos=1)
-        if state is not None:
-            state["inbox_overflows"] = self.link.counters.overflows
-            self.link.publish(self.topics.state, json.dumps(state), qos=1, retain=True)
-
-    def close(self, core: RigCore, now: float) -> None:
-        state = core.state(now)
-        state["status"] = "offline"  # a clean exit; only a lost connection says "lost"
-        self.link.publish(self.topics.state, json.dumps(state), qos=1, retain=True)
-        self.link.stop()  # paho sends what is queued before the DISCONNECT
-
-
-class PtyTransport:
-    """The rig on a serial line: a pseudo-terminal whose slave is linked at `path`.
-
-    Sends `$M` once a second and one `$D` per sample (t_us: rig clock, us since the epoch), `$A`
-    for every ack; reads `$C,<id>,<op>,<key=value>...` commands. Any good line from the host
-    is its heartbeat (`$C,<id>,heartbeat` exists only for that); the user is `serial`.
-    """
-
-    def __init__(self, path: str):
-        import tty
-
-        from twin3d.io.serial_lines import LineParser
-
-        self.path = path
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)  # no echo, no newline translation
-        os.set_blocking(self.master, False)
-        if os.path.lexists(path):
-            os.unlink(path)
-        os.symlink(os.ttyname(self.slave), path)
-        self.parser = LineParser()
-        self.overruns = 0
-        self._meta_at = 0.0
-        self._pending = b""
-
-    def wait_ready(self, timeout: float) -> bool:
-        return True
-
-    def start(self, core: RigCore) -> None:
-        pass
-
-    def _write(self, data: bytes) -> None:
-        data = self._pending + data
-        try:
-            n = os.write(self.master, data)
-        except BlockingIOError:
-            n = 0
-        except OSError:
-            n = len(data)  # nobody at the other end: the line is simply lost
-        rest = data[n:]
-        if len(rest) > 1 << 16:  # the host is not reading: drop, count, stay current
-            self.overruns += 1
-            rest = b""
-        self._pending = rest
-
-    def poll(self, core: RigCore, now: float) -> list:
-        from twin3d.io.serial_lines import CmdLine
-
-        events = []
-        while True:
-            try:
-                chunk = os.read(self.master, 4096)
-            except (BlockingIOError, OSError):
-                break
-            if not chunk:
-                break
-            for msg in self.parser.feed(chunk):
-                core.interlocks.heartbeat("serial", now)
-                if isinstance(msg, CmdLine) and msg.op != "heartbeat":
-                    events += core.serial_command(msg.id, msg.op, msg.args, now)
-        return events
-
-    def send(self, core: RigCore, out: Outgoing | None, events: list, state: dict | None) -> None:
-        from twin3d.io.serial_lines import encode_ack, encode_data, encode_meta
-
-        parts = []
-        if out is not None:
-            if time.time() - self._meta_at >= 1.0:
-                parts.append(encode_meta(core.sim.channels, [u.replace(",", ";")
-                                                             for u in core.units]))
-                self._meta_at = time.time()
-            b = out.block
-            t0_us = out.t0_ns // 1000
-            for k, row in enumerate(b.readings):
-                seq = out.seq * core.block_samples + k
-                parts.append(encode_data(seq, t0_us + int(round(k * 1e6 / b.fs)), row))
-        for e in events:
-            if isinstance(e, Ack):
-                reason = (e.reason or e.outcome).replace(",", ";").replace("*", "x")
-                reason = reason.replace("$", "").encode("ascii", "replace").decode("ascii")
-                parts.append(encode_ack(e.id or "-", e.status, reason))
-        if parts:
-            self._write(b"".join(parts))
-
-    def close(self, core: RigCore, now: float) -> None:
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        if os.path.islink(self.path):
-            os.unlink(self.path)
-
-
-# ---- the loop ----------------------------------------------------------------------------
-
-def run_rig(core: RigCore, transport, seconds: float | None = None,
-            log=None, clock=time.time, sleep=time.sleep, stop=None) -> dict:
-    """Run at real time until `seconds` of rig time have passed, or until `stop` (a
-    threading.Event) is set, or SIGTERM/SIGINT when run on the main thread.
-
-    Each block is computed and sent once its last sample's time has come, as an acquisition
-    card would deliver it; the rig clock starts when the loop does."""
-    import threading
-
-    flag = threading.Event() if stop is None else stop
-    main = threading.current_thread() is threading.main_thread()
-    old = signal.signal(signal.SIGTERM, lambda signum, frame: flag.set()) if main else None
-    block_s = core.block_samples / core.sim.sample_rate
-    wall0 = clock()
-    if core.seq == 0:
-        core.start_ns = int(round(wall0 * 1e9)) - int(round(core.sim.t * 1e9))
-    transport.start(core)
-    core._audit("start", truth=core.truth, scene=core.scene.data.name)
-    next_state = 0.0
-    late = 0
-    t_origin = core.sim.t
-    try:
-        while not flag.is_set() and (seconds is None or core.sim.t < seconds - 1e-9):
-            lag = wall0 + (core.sim.t - t_origin) + block_s - clock()
-            if lag > 0:
-                if flag.wait(lag) if stop is not None else sleep(lag):
-                    break
-            elif lag < -block_s:
-                late += 1
-            now = clock()
-            events = transport.poll(core, now)
-            out = core.step(now)
-            events += out.events
-            state = None
-            if events or now >= next_state:
-                state = core.state(now)
-                next_state = now + STATE_EVERY_S
-            transport.send(core, out, events, state)
-            if log:
-                for e in events:
-                    log(json.dumps(e.to_dict()))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if main:
-            signal.signal(signal.SIGTERM, old)
-        now = clock()
-        core._audit("stop", seconds=core.sim.t, blocks=core.seq)
-        transport.close(core, now)
-    return {"rig_id": core.rig_id, "seconds": core.sim.t, "blocks": core.seq,
-            "late_blocks": late, "truth": core.truth,
-            "truth_modes_hz": [float(f) for f in core.truth_hz],
-            "counters": dict(vars(core.interlocks.counters)), "status": core.interlocks.status}
