@@ -21,7 +21,7 @@ def _numpy_minmax(x, y, x0, x1, n):
 
 
 def bench_decimate(samples: int, columns: int, repeat: int) -> list[dict]:
-    from twin3d.view.plots import minmax_decimate
+    from twin3d.view.plot_maths import minmax_decimate
 
     rng = np.random.default_rng(0)
     x = np.linspace(0.0, 10.0, samples)

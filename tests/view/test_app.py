@@ -1,14 +1,13 @@
 """The scene app offscreen (EGL, no display): the CLI end to end, and TwinApp's per-frame
 vertex, normal and colour writes read back from panda3d's buffers.
 
-Ursina is one app per process, so the TwinApp facts come from this file run as a script in a
-subprocess (it prints one JSON object), and each CLI check is its own `twin3d` process. Every
-subprocess runs with DISPLAY unset. Pixel facts are coarse, never exact bytes."""
+Ursina is one app per process, so the TwinApp facts come from this file's `_script` run in a
+subprocess (`run_scene_script`, tests/view/conftest.py), and each CLI check is its own `twin3d`
+process. Every subprocess runs with DISPLAY unset. Pixel facts are coarse, never exact bytes."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -16,13 +15,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-ENV = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
 TWIN3D = [sys.executable, "-m", "twin3d"]
 
 
-def _twin3d(*args, timeout=300):
-    return subprocess.run([*TWIN3D, *args], capture_output=True, text=True, env=ENV,
-                          timeout=timeout)
+@pytest.fixture(scope="module")
+def cli_env(headless_env):
+    return headless_env()
+
+
+@pytest.fixture(scope="module")
+def twin3d(cli_env):
+    """twin3d(*args, timeout=300): a `python -m twin3d` run without a display."""
+
+    def run(*args, timeout=300):
+        return subprocess.run([*TWIN3D, *args], capture_output=True, text=True, env=cli_env,
+                              timeout=timeout)
+
+    return run
 
 
 def _drawn(img: np.ndarray) -> np.ndarray:
@@ -117,17 +126,14 @@ def _script() -> dict:
 
 
 @pytest.fixture(scope="module")
-def app_facts():
-    r = subprocess.run([sys.executable, __file__], capture_output=True, text=True, env=ENV,
-                       timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return json.loads(r.stdout.strip().splitlines()[-1])
+def app_facts(run_scene_script):
+    return run_scene_script(__file__, timeout=300)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(tmp_path_factory, twin3d):
     shot = tmp_path_factory.mktemp("demo") / "demo.png"
-    r = _twin3d("demo", "--window", "offscreen", "--frames", "60", "--screenshot", str(shot),
+    r = twin3d("demo", "--window", "offscreen", "--frames", "60", "--screenshot", str(shot),
                 "--size", "640x360", "--json")
     return r, shot
 
@@ -147,9 +153,9 @@ def test_demo_offscreen_writes_a_screenshot_with_the_structure(demo):
     assert _drawn(img).mean() < 0.95
 
 
-def test_demo_kiosk_offscreen(tmp_path):
+def test_demo_kiosk_offscreen(tmp_path, twin3d):
     shot = tmp_path / "kiosk.png"
-    r = _twin3d("demo", "--window", "offscreen", "--kiosk", "--frames", "30", "--screenshot",
+    r = twin3d("demo", "--window", "offscreen", "--kiosk", "--frames", "30", "--screenshot",
                 str(shot), "--size", "480x270", "--json")
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(r.stdout.strip().splitlines()[-1])["frames"] == 30
@@ -157,26 +163,26 @@ def test_demo_kiosk_offscreen(tmp_path):
     assert img.shape == (270, 480, 3) and _drawn(_centre(img)).mean() > 0.1
 
 
-def test_demo_without_a_display_renders_offscreen(tmp_path):
-    assert "DISPLAY" not in ENV
+def test_demo_without_a_display_renders_offscreen(tmp_path, twin3d, cli_env):
+    assert "DISPLAY" not in cli_env
     shot = tmp_path / "nodisplay.png"
-    r = _twin3d("demo", "--window", "offscreen", "--screenshot", str(shot), "--size", "256x144")
+    r = twin3d("demo", "--window", "offscreen", "--screenshot", str(shot), "--size", "256x144")
     assert r.returncode == 0, r.stderr[-2000:]
     assert f"wrote {shot}" in r.stdout
     assert Image.open(shot).size == (256, 144)
 
 
-def test_run_without_a_window_is_a_one_line_usage_error():
-    r = _twin3d("run", "--window", "none", timeout=60)
+def test_run_without_a_window_is_a_one_line_usage_error(twin3d):
+    r = twin3d("run", "--window", "none", timeout=60)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "twin3d run" in lines[0] and "window" in lines[0]
     assert "Traceback" not in r.stderr
 
 
-def test_render_gif_of_a_mode_has_differing_frames(tmp_path):
+def test_render_gif_of_a_mode_has_differing_frames(tmp_path, twin3d):
     out = tmp_path / "m2.gif"
-    r = _twin3d("render", "--gif", "--mode", "2", "--out", str(out), "--size", "320x180")
+    r = twin3d("render", "--gif", "--mode", "2", "--out", str(out), "--size", "320x180")
     assert r.returncode == 0, r.stderr[-2000:]
     gif = Image.open(out)
     assert gif.format == "GIF" and gif.n_frames >= 12 and gif.size == (320, 180)
@@ -225,7 +231,3 @@ def test_drift_colours_reach_the_colour_column_and_the_screen(app_facts):
     np.testing.assert_allclose(f["storey1_colours"][0], f["grey"], atol=1e-4)
     assert f["clamp_colours_unchanged"]
     assert f["red_px_large"] > 200 and f["red_px_large"] > 5 * f["red_px_small"]
-
-
-if __name__ == "__main__":
-    print(json.dumps(_script()))

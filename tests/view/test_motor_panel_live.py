@@ -2,20 +2,14 @@
 set_speed goes through the twin's commander, the rig reaches the speed and the panel shows its
 ack; E-STOP latches the panel and the rig.
 
-Ursina is one app per process, so this file runs itself as a script in a subprocess (DISPLAY
-unset) that prints one JSON object of facts; the tests assert on those facts."""
+Ursina is one app per process, so `_script` runs in a subprocess without a display
+(`run_scene_script`, tests/view/conftest.py) and returns facts; the tests assert on those."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
-
-ENV = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
 
 
 def shown(motor) -> str:
@@ -86,11 +80,8 @@ def _script() -> dict:
 
 
 @pytest.fixture(scope="module")
-def facts():
-    r = subprocess.run([sys.executable, __file__], capture_output=True, text=True, env=ENV,
-                       timeout=400)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return json.loads(r.stdout.strip().splitlines()[-1])
+def facts(run_scene_script):
+    return run_scene_script(__file__, timeout=400)
 
 
 def test_motor_panel_commands_the_live_rig_through_the_commander(facts):
@@ -120,7 +111,3 @@ def test_estop_on_the_panel_latches_the_panel_and_the_rig(facts):
     assert "press Reset first" in facts["msg_while_latched"]
     assert facts["sent_while_latched"] == 0
     assert facts["frames"] > 10
-
-
-if __name__ == "__main__":
-    print(json.dumps(_script()))

@@ -1,17 +1,14 @@
 """Tool panels, the tool menu and the motor panel, driven offscreen.
 
-Ursina is one app per process, so this file runs itself as a script in a subprocess: the script
-builds the widgets, drives them through their programmatic API and button callbacks, steps
-frames and prints JSON facts; the tests assert on those facts (coarse pixel facts only)."""
+Ursina is one app per process, so `_script` runs in a subprocess (`run_scene_script`,
+tests/view/conftest.py): it builds the widgets, drives them through their programmatic API and
+button callbacks, steps frames and returns facts; the tests assert on those facts (coarse pixel
+facts only)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 
-import numpy as np
 import pytest
 
 
@@ -60,7 +57,8 @@ def _script(out_dir: str) -> dict:
 
     from twin3d import tools as T
     from twin3d.view import widgets as W
-    from twin3d.view.panels import MotorPanel, ToolMenu, ToolPanel, literal
+    from twin3d.view.motor_panel import MotorPanel
+    from twin3d.view.tool_panel import ToolMenu, ToolPanel, literal
     from twin3d.scenefile.records import load_scene
 
     app = application.base
@@ -195,12 +193,9 @@ def _script(out_dir: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory):
+def ui(tmp_path_factory, run_scene_script):
     out = tmp_path_factory.mktemp("panels")
-    r = subprocess.run([sys.executable, __file__, str(out)], capture_output=True, text=True,
-                       timeout=400)
-    assert r.returncode == 0, r.stderr[-3000:]
-    facts = json.loads(r.stdout.strip().splitlines()[-1])
+    facts = run_scene_script(__file__, out, timeout=400)
     facts["out"] = str(out)
     return facts
 
@@ -251,7 +246,3 @@ def test_motor_panel_drives_the_sink_and_shows_refusals(ui):
     assert ui["m_latched_by_status"] is True
     assert ui["m_calls"] == [["set_speed", 600.0], ["set_speed", 1800.0], ["stop"], ["estop"],
                              ["reset"], ["set_speed", 300.0], ["set_speed", 400.0]]
-
-
-if __name__ == "__main__":
-    print(json.dumps(_script(sys.argv[1]), default=lambda o: np.asarray(o).tolist()))

@@ -1,20 +1,20 @@
 """Plot helpers against naive loops and scipy; one offscreen run draws real plots.
 
-The offscreen part runs this file as a script in a subprocess (Ursina is one app per process)
-and asserts on the JSON facts it prints: coarse pixel facts only."""
+The offscreen part runs this file's `_script` in a subprocess (Ursina is one app per process:
+`run_scene_script`, tests/view/conftest.py) and asserts on the facts it returns: coarse pixel
+facts only."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+import ast
 
 import numpy as np
 import pytest
 import scipy.signal
 
-from twin3d.view.plots import (AutoRange, bars_geometry, envelope_path, minmax_decimate,
-                                nice_step, nice_ticks, psd_hann, to_db)
+from twin3d.view import plot_maths
+from twin3d.view.plot_maths import (AutoRange, bars_geometry, envelope_path, minmax_decimate,
+                                    nice_step, nice_ticks, psd_hann, to_db)
 
 
 def naive_minmax(x, y, x0, x1, n):
@@ -118,15 +118,23 @@ def test_envelope_path_bridges_sparse_gaps_and_breaks_dense_ones():
     assert v.shape == (12, 2) and tri.shape == (18,) and v[:, 1].max() == 3.0
 
 
+def test_plot_maths_needs_no_window():
+    """The arithmetic is importable (and benchmarked) without ursina or panda3d."""
+    tree = ast.parse(open(plot_maths.__file__).read())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not {m for m in imported if m.split(".")[0] in ("ursina", "panda3d", "direct")}
+
+
 # --- offscreen ------------------------------------------------------------------------------
 
-def _ui_script(out_png: str) -> dict:
+def _script(out_png: str) -> dict:
     from twin3d.view import engine
 
     engine.start("offscreen", (1280, 720))
     from ursina import application
 
-    from twin3d.view.plots import LinePlot, SpectrumPlot, TimePlot, plot_from_spec
+    from twin3d.view.plot_drawing import LinePlot, SpectrumPlot, TimePlot, plot_from_spec
     from twin3d.tools import Plot
 
     def step(n=2):
@@ -184,12 +192,9 @@ def _ui_script(out_png: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory):
+def ui(tmp_path_factory, run_scene_script):
     out = tmp_path_factory.mktemp("plots") / "plots.png"
-    r = subprocess.run([sys.executable, __file__, str(out)], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return run_scene_script(__file__, out, timeout=300)
 
 
 def test_a_million_samples_draw_in_the_plot_area_only(ui):
@@ -208,7 +213,3 @@ def test_time_spectrum_and_bar_plots(ui):
     assert ui["bars_yrange"][0] == 0.0 and ui["bars_yrange"][1] >= 49.0
     assert ui["bars_blue"] > 0.05  # filled bars
     assert ui["orange_top_left"] > 0.001  # second series in its own colour
-
-
-if __name__ == "__main__":
-    print(json.dumps(_ui_script(sys.argv[1])))

@@ -1,12 +1,9 @@
 """Every engineering tool runs from its panel in the headless scene: its example typed into the
 generated fields, Run pressed, frames stepped until the worker finishes, a result shown and no
-error. One subprocess (Ursina is one app per process) prints JSON facts for the tests."""
+error. One subprocess (Ursina is one app per process: `run_scene_script`) runs `_script` for
+the facts the tests assert on."""
 
 from __future__ import annotations
-
-import json
-import subprocess
-import sys
 
 import pytest
 
@@ -20,7 +17,7 @@ def _script() -> dict:
     from ursina import application
 
     from twin3d import tools
-    from twin3d.view.panels import ToolMenu, literal
+    from twin3d.view.tool_panel import ToolMenu, literal
     from twin3d.scenefile.records import load_scene
 
     scene = load_scene()
@@ -42,17 +39,10 @@ def _script() -> dict:
 
 
 @pytest.fixture(scope="module")
-def runs():
-    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import test_tool_panels_run as t;"
-            " print('FACTS' + json.dumps(t._script()))")
-    r = subprocess.run([sys.executable, "-c", code, str(__import__("pathlib").Path(__file__)
-                                                        .parent)],
-                       capture_output=True, text=True, timeout=900,
-                       env={"EGL_PLATFORM": "surfaceless", "PATH": "/usr/bin:/bin",
-                            "HOME": "/tmp", "TWIN3D_PROFILES_DIR": "/tmp/twin3d-panel-test"})
-    assert r.returncode == 0, r.stderr[-2000:]
-    line = next(l for l in r.stdout.splitlines() if l.startswith("FACTS"))
-    return json.loads(line[5:])
+def runs(run_scene_script, tmp_path_factory):
+    # the tools run with a home of their own: nothing they write lands in the user's
+    home = tmp_path_factory.mktemp("tool-home")
+    return run_scene_script(__file__, timeout=900, env={"HOME": str(home)})
 
 
 def test_every_tool_runs_from_its_panel_and_shows_a_result(runs):

@@ -9,15 +9,23 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 
 from twin3d.physics import rig
 from twin3d.physics.structure import modal_analysis
+from twin3d.protocol.commands import check_arg
+from twin3d.protocol.latch import Latch
 from twin3d.scenefile.records import Scene
 from twin3d.rig.truth import SimulatedRig
 from twin3d.live.state import TwinState
+
+
+def rig_model_hz(scene: Scene, profile: str | None = None) -> tuple[float, ...]:
+    """What `TwinState.model_hz` holds, for every feed: the natural frequencies of the model the
+    twin compares against, the frame as the rig carries it (`Scene.rig_model`: with the
+    actuator hung on it, coil open), ascending."""
+    return tuple(float(f) for f in modal_analysis(scene.rig_model(profile)).frequencies_hz)
 
 
 class History:
@@ -40,12 +48,6 @@ class History:
         return t, {k: np.concatenate([b[1][k] for b in self.blocks]) for k in keys}
 
 
-@dataclass
-class MotorStatus:
-    status: str = "ok"  # ok | estop
-    message: str = ""
-
-
 class SimFeed:
     """The simulated rig, advanced by wall time x `time_scale` per frame.
 
@@ -64,41 +66,41 @@ class SimFeed:
         self.history = History(history_s)
         self.label = "simulated rig (ground truth), real time" if time_scale == 1 else \
             f"simulated rig (ground truth), {1 / time_scale:g}x slower"
-        self.motor = MotorStatus()
+        self.latch = Latch("e-stop latched: reset first")  # the sink's e-stop, until reset
         self._carry = 0.0
-        self._model_hz = tuple(float(f) for f in modal_analysis(scene.model()).frequencies_hz)
-        lim = scene.data.limits
-        self.max_speed_rpm, self.max_accel = lim.max_speed_rpm, lim.max_accel_rpm_per_s
+        self.model_hz = rig_model_hz(scene)
+        self.max_accel = scene.data.limits.max_accel_rpm_per_s
         self._last_state: TwinState | None = None
         self.step(0.0)
 
     # --- the motor panel's sink (rig-side limits as DESIGN.md section 5 says) ---
     def set_speed(self, rpm: float) -> tuple[bool, str]:
-        if self.motor.status == "estop":
-            return False, "e-stop latched: reset first"
-        if not 0 <= rpm <= self.max_speed_rpm:
-            return False, f"speed {rpm:g} rpm outside 0..{self.max_speed_rpm:g} rpm"
+        refused = self.latch.admits("set_speed") or check_arg(
+            "set_speed", "rpm", rpm, self.scene.data.limits, self.scene.n_storeys, what="speed")
+        if refused:
+            return False, refused
         self.sim.set_command(rig.RigCommand(mode=rig.MODE_SPEED, speed_rpm=float(rpm),
                                             ramp_rpm_per_s=self.max_accel))
         return True, f"speed set to {rpm:g} rpm"
 
     def stop(self) -> tuple[bool, str]:
-        return self.set_speed(0.0) if self.motor.status != "estop" else (True, "stopped")
+        return self.set_speed(0.0) if not self.latch.latched else (True, "stopped")
 
     def estop(self) -> tuple[bool, str]:
-        self.motor = MotorStatus("estop", "e-stop latched")
+        self.latch.engage("e-stop")
         self.script = None
         self.sim.set_command(rig.RigCommand(mode=rig.MODE_BRAKE))
         return True, "e-stop: motor braked, latched until reset"
 
     def reset(self) -> tuple[bool, str]:
-        self.motor = MotorStatus()
+        self.latch.release()
         self.sim.set_command(rig.RigCommand(mode=rig.MODE_SPEED, speed_rpm=0.0))
         return True, "reset"
 
     @property
     def status(self) -> str:
-        return self.motor.status
+        """ok, or estop while latched."""
+        return self.latch.state
 
     # --- the feed ---
     def step(self, wall_dt: float) -> TwinState:
@@ -109,7 +111,7 @@ class SimFeed:
         # frame rate slows the rig down rather than making it jump
         self._carry = min(self._carry - n, sim.sample_rate)
         if n > 0:
-            if self.script is not None and self.motor.status != "estop":
+            if self.script is not None and not self.latch.latched:
                 scripted = self.script(sim.t)
                 if scripted is not None:
                     self.label, command = scripted
@@ -128,17 +130,17 @@ class SimFeed:
         return self._state()
 
     def _state(self) -> TwinState:
-        sim, x, n = self.sim, self.sim.state, self.sim.system.n
+        sim, x = self.sim, self.sim.view
         t_hist, hist = self.history.arrays()
         gear = sim.system.crank.gear_ratio
         return TwinState(
-            source="sim", t=sim.t, floor_disp_m=x[rig.S_U:rig.S_U + n].copy(),
-            table_disp_m=float(x[rig.S_XG]), motor_angle_rad=float(x[rig.S_TH]),
-            crank_angle_rad=float(x[rig.S_TH] / gear), speed_rpm=sim.speed_rpm,
+            source="sim", t=sim.t, floor_disp_m=x.floor_disp.copy(),
+            table_disp_m=float(x.table_disp), motor_angle_rad=float(x.theta),
+            crank_angle_rad=float(x.theta / gear), speed_rpm=sim.speed_rpm,
             sample_rate_hz=sim.sample_rate, history_t=t_hist, history=hist,
             units={k: s.unit for k, s in self.scene.data.sensors.items()},
-            counters={"clipped": sim.clipped}, status=self.motor.status,
-            model_hz=self._model_hz)
+            counters={"clipped": sim.clipped}, status=self.status,
+            model_hz=self.model_hz)
 
 
 class ModeFeed:
@@ -156,7 +158,7 @@ class ModeFeed:
         self.mode, self.slow = mode, slow
         self.frequency_hz = float(modes.frequencies_hz[mode - 1])
         self.damping = float(modes.damping_ratios[mode - 1])
-        self.model_hz = tuple(float(f) for f in modes.frequencies_hz)
+        self.model_hz = rig_model_hz(scene, profile)  # the HUD's reference, as for every feed
         self.t = 0.0  # model time
         self.label = (f"mode {mode}, {self.frequency_hz:.2f} Hz, damping "
                       f"{100 * self.damping:.2f} %, {slow:g}x slower")

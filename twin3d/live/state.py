@@ -29,5 +29,7 @@ class TwinState:
     counters: dict[str, int] = field(default_factory=dict)  # blocks, gaps, crc_errors, ...
     status: str = "ok"  # rig status: ok, tripped, estop, lost
     tracked_hz: tuple[float, ...] = ()  # live natural-frequency estimates (empty: none yet)
+    # the natural frequencies the tracked ones are compared against, for every feed: the frame
+    # as the rig carries it (Scene.rig_model, actuator hung on, coil open; feeds.rig_model_hz)
     model_hz: tuple[float, ...] = ()
     alarm: str = ""  # e.g. "mode 1 2.3 % below model"

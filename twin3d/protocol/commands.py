@@ -12,7 +12,9 @@ A client that hears nothing within its timeout reports a timeout itself.
 Nothing here raises past a caller that asks for a decode: `decode_command` returns a Command or
 a `CommandError` whose message is one line naming the field, the value and what is allowed.
 Argument ranges come from the scene's [limits] so that the twin (before sending) and the rig
-(on receipt) check the same numbers.
+(on receipt) check the same numbers: OPS declares each range once, and `arg_range` /
+`check_arg` are how anyone else (the motor panel, the simulated rig's sink, the rig's own
+start speed) reads it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import math
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -89,20 +92,71 @@ OPS: dict[str, dict[str, Arg]] = {
 }
 
 
+# How each bound named in OPS is read from a scene's Limits record (and the storey count).
+_LIMIT_FIELDS = {
+    "max_speed_rpm": lambda limits, n: limits.max_speed_rpm,
+    "max_accel_rpm_per_s": lambda limits, n: limits.max_accel_rpm_per_s,
+    "stroke_lo": lambda limits, n: limits.stroke_range_m[0],
+    "stroke_hi": lambda limits, n: limits.stroke_range_m[1],
+    "max_dvf_gain": lambda limits, n: limits.max_dvf_gain,
+    "n_storeys": lambda limits, n: n,
+}
+
+
 def limit_values(limits, n_storeys: int) -> dict[str, float]:
     """The named bounds of OPS, from a scene's Limits record."""
-    return {"max_speed_rpm": limits.max_speed_rpm,
-            "max_accel_rpm_per_s": limits.max_accel_rpm_per_s,
-            "stroke_lo": limits.stroke_range_m[0], "stroke_hi": limits.stroke_range_m[1],
-            "max_dvf_gain": limits.max_dvf_gain, "n_storeys": n_storeys}
+    return {name: read(limits, n_storeys) for name, read in _LIMIT_FIELDS.items()}
 
 
-def _bound(b, lims: dict[str, float]) -> float | None:
-    return lims[b] if isinstance(b, str) else b
+def _bound(b, lims, n_storeys: int | None = None) -> float | None:
+    """A bound of OPS as a number: itself, or the named limit read from `lims` (a dict from
+    `limit_values`, or a Limits record: only the field named is read); None when it is named
+    and there are no limits to read it from."""
+    if not isinstance(b, str):
+        return b
+    if lims is None:
+        return None
+    if isinstance(lims, Mapping):
+        return lims[b]
+    if b == "n_storeys" and n_storeys is None:
+        raise ValueError("n_storeys is needed for a bound named n_storeys")
+    return _LIMIT_FIELDS[b](lims, n_storeys)
 
 
 def _fmt(v: float) -> str:
     return f"{v:g}"
+
+
+def arg_range(op: str, arg: str, limits=None,
+              n_storeys: int | None = None) -> tuple[float | None, float | None]:
+    """(lo, hi): the allowed range of argument `arg` of `op`, as declared in OPS (None where
+    unbounded). `limits`: a scene's Limits record or a `limit_values` dict; without it the
+    bounds named after a limit are None. The one source of a command argument's range: the
+    rig's interlocks, the twin's panels and the simulated rig all read it here."""
+    a = OPS[op][arg]
+    return _bound(a.lo, limits, n_storeys), _bound(a.hi, limits, n_storeys)
+
+
+def check_arg(op: str, arg: str, value, limits=None, n_storeys: int | None = None,
+              what: str | None = None) -> str | None:
+    """None when `value` is allowed for argument `arg` of `op`; otherwise why not, one line:
+    `{what} {value} {unit} outside {lo}..{hi} {unit}` (`what` defaults to the argument's name).
+    A NaN is outside every range. Bounds as in `arg_range`."""
+    a = OPS[op][arg]
+    what = what or arg
+    if a.kind == "str":
+        if a.choices and value not in a.choices:
+            return f"{what} {value!r} not one of {' | '.join(a.choices)}"
+        return None
+    lo, hi = arg_range(op, arg, limits, n_storeys)
+    if (lo is None or value >= lo) and (hi is None or value <= hi):
+        return None
+    unit = f" {a.unit}" if a.unit else ""
+    if lo is not None and hi is not None:
+        where = f"outside {_fmt(lo)}..{_fmt(hi)}{unit}"
+    else:
+        where = f"not >= {_fmt(lo)}{unit}" if lo is not None else f"not <= {_fmt(hi)}{unit}"
+    return f"{what} {_fmt(value)}{unit} {where}"
 
 
 @dataclass(frozen=True)
@@ -190,8 +244,7 @@ def check_args(op: str, args: dict, lims: dict[str, float] | None = None,
                 raise CommandError(key, "not allowed", v, " | ".join(a.choices), cmd_id)
         else:
             v = _number(key, v, a.kind, cmd_id)
-            lo = _bound(a.lo, lims) if lims or not isinstance(a.lo, str) else None
-            hi = _bound(a.hi, lims) if lims or not isinstance(a.hi, str) else None
+            lo, hi = arg_range(op, name, lims or None)
             if (lo is not None and v < lo) or (hi is not None and v > hi):
                 raise CommandError(key, "out of range", v, _allowed(a, lims), cmd_id)
         out[name] = v
@@ -201,8 +254,7 @@ def check_args(op: str, args: dict, lims: dict[str, float] | None = None,
 def _allowed(a: Arg, lims: dict[str, float] | None) -> str:
     if a.choices:
         return " | ".join(a.choices)
-    lo = _bound(a.lo, lims) if lims or not isinstance(a.lo, str) else None
-    hi = _bound(a.hi, lims) if lims or not isinstance(a.hi, str) else None
+    lo, hi = _bound(a.lo, lims or None), _bound(a.hi, lims or None)
     unit = f" {a.unit}" if a.unit else ""
     if lo is not None and hi is not None:
         return f"{_fmt(lo)}..{_fmt(hi)}{unit}"

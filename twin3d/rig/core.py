@@ -33,7 +33,8 @@ from twin3d.physics import rig
 from twin3d.physics.excitations import band_limited_noise
 from twin3d.physics.structure import LinearModel, modal_analysis, storey_drift
 from twin3d.protocol.audit import AuditLog
-from twin3d.protocol.commands import Ack, CommandError, decode_command, make_command, parse_cli_args
+from twin3d.protocol.commands import (Ack, CommandError, check_arg, decode_command, make_command,
+                                      parse_cli_args)
 from twin3d.rig.interlocks import Interlocks, Trip
 from twin3d.rig.truth import SimulatedRig
 from twin3d.scenefile.records import Scene
@@ -127,8 +128,10 @@ class RigCore:
         """Start with the motor running at `rpm` (as if from the rig's own panel): no lease is
         taken, so no operator's heartbeat is needed to keep it running."""
         lim = self.scene.data.limits
-        if not 0 <= rpm <= lim.max_speed_rpm:
-            raise ValueError(f"start speed {rpm:g} rpm outside 0..{lim.max_speed_rpm:g} rpm")
+        refused = check_arg("set_speed", "rpm", rpm, lim, self.scene.n_storeys,
+                            what="start speed")
+        if refused:
+            raise ValueError(refused)
         il = self.interlocks
         il.drive = replace(il.drive, speed_rpm=float(rpm), ramp_rpm_per_s=lim.max_accel_rpm_per_s)
 

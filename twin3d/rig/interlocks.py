@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, replace
 
-from twin3d.protocol.commands import (ACCEPTED, DONE, REJECTED, Ack, Command, CommandError, check_args,
-                       limit_values)
+from twin3d.protocol.commands import (ACCEPTED, DONE, REJECTED, Ack, Command, CommandError,
+                                     check_args, limit_values)
+from twin3d.protocol.latch import ESTOP, OK, TRIPPED, Latch
 
-OK, ESTOP, TRIPPED = "ok", "estop", "tripped"
 STOPPED_RPM = 2.0  # below this the crank counts as stopped
 SPEED_TOLERANCE = (2.0, 0.02)  # done when |speed - target| <= max(2 rpm, 2 % of target)
 RECENT_IDS = 256  # ids remembered to reject a replayed or duplicated command
@@ -99,8 +99,7 @@ class Interlocks:
         self.limits = limits
         self.lims = limit_values(limits, n_storeys)
         self.actuator_floor = actuator_floor
-        self.status = OK
-        self.latch_reason = ""
+        self.latch = Latch()  # e-stop or drift trip, until reset
         self.drive = Drive(ramp_rpm_per_s=limits.max_accel_rpm_per_s, stroke_m=stroke_m,
                            floor=actuator_floor or 1)
         self.lease_user: str | None = None
@@ -112,6 +111,15 @@ class Interlocks:
         # times of the commands let through the flood gate, oldest first: at most FLOOD_LIMIT,
         # since refused ones are not kept (the state stays bounded however long a flood lasts)
         self._gate: deque[float] = deque()
+
+    @property
+    def status(self) -> str:
+        """ok, estop or tripped: the latch's state."""
+        return self.latch.state
+
+    @property
+    def latch_reason(self) -> str:
+        return self.latch.reason
 
     # ---- commands ------------------------------------------------------------------------
 
@@ -172,8 +180,9 @@ class Interlocks:
             return str(e)
         if cmd.op == "estop":
             return ""  # always obeyed
-        if self.status != OK and cmd.op != "reset":
-            return f"{self.status} latched ({self.latch_reason}): send reset first"
+        latched = self.latch.admits(cmd.op)
+        if latched:
+            return latched
         live = now - self.lease_seen <= self.limits.heartbeat_timeout_s
         if self.lease_user not in (None, cmd.user) and live:
             left = self.limits.heartbeat_timeout_s - (now - self.lease_seen)
@@ -231,15 +240,14 @@ class Interlocks:
             return [self._ack(cmd, ACCEPTED, now, reason="e-stop already latched"),
                     self._ack(cmd, DONE, now, outcome="latched")]
         acks = self._start_motion(cmd, now, 0.0)
-        self.status, self.latch_reason = ESTOP, f"e-stop by {cmd.user}"
+        self.latch.engage(f"e-stop by {cmd.user}", ESTOP)
         self.drive = replace(self.drive, brake=True, speed_rpm=0.0)
         self.counters.trips += 1
         return acks + [self._ack(cmd, ACCEPTED, now),
                        Trip("estop", now, f"e-stop by {cmd.user}", user=cmd.user)]
 
     def _do_reset(self, cmd: Command, now: float) -> list[Ack]:
-        was = self.status
-        self.status, self.latch_reason = OK, ""
+        was = self.latch.release()
         self.drive = replace(self.drive, brake=False, speed_rpm=0.0,
                              ramp_rpm_per_s=self.limits.max_accel_rpm_per_s)
         acks = self._finish_pending(now, "reset", by=cmd.id)
@@ -290,7 +298,7 @@ class Interlocks:
         if drift_m > limit and self.status != ESTOP:
             if self.status == OK:
                 msg = f"drift {1e3 * drift_m:.3f} mm above limits.drift_limit_m {1e3 * limit:g} mm"
-                self.status, self.latch_reason = TRIPPED, msg
+                self.latch.engage(msg, TRIPPED)
                 self.drive = replace(self.drive, speed_rpm=0.0,
                                      ramp_rpm_per_s=self.limits.max_accel_rpm_per_s)
                 self.counters.trips += 1

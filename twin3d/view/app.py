@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twin3d.physics.structure import storey_drift
 from twin3d.view.meshes import floor_heights
 from twin3d.scenefile.records import Scene
 from twin3d.view import engine
@@ -60,7 +61,7 @@ class TwinApp:
         self.tour = None
         self._updater = Entity(update=self.frame)
 
-    # optional widgets (scene/plots.py, scene/panels.py)
+    # optional widgets (view/live_plots.py, view/panel_dock.py)
     def _make_plots(self, speed_plot: bool):
         from twin3d.view.live_plots import LivePlots
 
@@ -97,7 +98,7 @@ class TwinApp:
         absolute = np.concatenate(([state.table_disp_m], state.table_disp_m + u))
         mag = self.magnifier.update(absolute, time.dt)
         q = mag * absolute
-        drift = np.abs(np.diff(np.concatenate(([0.0], u))))
+        drift = np.abs(storey_drift(u))
         self.view.show(q, state.motor_angle_rad, q[0], drift / self.drift_limit)
         caption = self.caption or getattr(self.feed, "label", "") or state.source
         if state.source.startswith("model") and np.any(u):

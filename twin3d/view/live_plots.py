@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin3d.view.plots import SpectrumPlot, TimePlot
+from twin3d.view.plot_drawing import SpectrumPlot, TimePlot
 
 COLOURS = ((0.35, 0.75, 1.0, 1.0), (1.0, 0.72, 0.2, 1.0))
 

@@ -3,7 +3,8 @@ panel) on the left, and the motor panel at the bottom right when the feed takes 
 
 from __future__ import annotations
 
-from twin3d.view.panels import MotorPanel, ToolMenu
+from twin3d.view.motor_panel import MotorPanel
+from twin3d.view.tool_panel import ToolMenu
 
 
 class PanelDock:

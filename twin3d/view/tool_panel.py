@@ -1,13 +1,13 @@
-"""Panels in camera.ui: a generic tool panel built from a tool's Inputs, a tool menu, and the
-motor panel.
+"""The generated tool panel and the tool menu, in camera.ui.
 
 ToolPanel knows nothing about any one tool: rows come from dataclasses.fields(tool.Inputs) and
 their schema.spec metadata, validation is twin3d.tools.make_inputs (the one-line SchemaError goes
 to the error line), the run happens in a worker thread, and the result is applied in the main
-thread by the panel's update(), so the frame never waits for a tool.
+thread by the panel's update(), so the frame never waits for a tool. ToolMenu lists every
+discovered tool and opens its panel.
 
 Programmatic API (tests, kiosk): set_input(name, text), press_run(), busy, result, error_text,
-summary_text; MotorPanel: set_speed(rpm), press_stop(), press_estop(), press_reset().
+summary_text.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ import textwrap
 import threading
 import time
 import typing
-from typing import Any, Protocol
+from typing import Any
 
 from ursina import Entity, camera, destroy
 
 from twin3d import tools as T
 from twin3d.scenefile.schema import SchemaError, allowed_text
 from twin3d.view import widgets as W
-from twin3d.view.plots import plot_from_spec
+from twin3d.view.plot_drawing import plot_from_spec
 
 
 def literal(value: Any) -> str:
@@ -398,176 +398,3 @@ class ToolMenu(Entity):
             self.panel = None
             for b in self.buttons.values():
                 b.color = W.BUTTON
-
-
-# --- motor ---------------------------------------------------------------------------------
-
-class MotorSink(Protocol):
-    """What the motor panel drives: the sim rig adapter now, the live command path later.
-    Each command returns (ok, message); a refusal is (False, reason)."""
-
-    status: str
-
-    def set_speed(self, rpm: float) -> tuple[bool, str]: ...
-    def stop(self) -> tuple[bool, str]: ...
-    def estop(self) -> tuple[bool, str]: ...
-    def reset(self) -> tuple[bool, str]: ...
-
-
-def call_sink(fn, *args) -> tuple[bool, str]:
-    """(ok, message) from a sink command, whatever it does: returns a tuple, a bool, None
-    (taken as ok), or raises (a refusal with the exception's text)."""
-    try:
-        r = fn(*args)
-    except Exception as e:
-        return False, str(e) or type(e).__name__
-    if r is None:
-        return True, ""
-    if isinstance(r, tuple) and len(r) == 2:
-        return bool(r[0]), str(r[1])
-    return bool(r), ""
-
-
-class MotorPanel(Entity):
-    """Crank speed slider (0..limits.max_speed_rpm, sent on release), Stop (ramp down),
-    a latched E-STOP and Reset; shows the sink's status and its last refusal."""
-
-    def __init__(self, sink, limits, position=(0.25, -0.1), size=(0.6, 0.36), parent=None,
-                 step_rpm: float = 30.0):
-        super().__init__(parent=parent if parent is not None else camera.ui,
-                         position=(position[0], position[1], 0))
-        self.sink, self.max_rpm = sink, float(limits.max_speed_rpm)
-        self.step_rpm = step_rpm
-        w, h = size
-        pad = 0.02
-        W.box(self, (0, 0), (w, h), W.PANEL, z=0.02)
-        W.label("motor", self, (pad, -0.012), W.TEXT_L, W.ACCENT)
-        self._status = W.label("", self, (w - pad, -0.018), W.TEXT_M, W.TEXT, origin=(0.5, 0.5))
-        # slider: track + fill + knob; click or drag on the track, the command goes on release
-        self._track_x, self._track_w = pad + 0.07, w - 2 * pad - 0.14
-        y_tr = -0.1
-        self._track = W.button("", self, (self._track_x, y_tr), (self._track_w, 0.04),
-                               colour=W.FIELD)
-        self._track.on_click = self._grab
-        self._fill = W.box(self, (self._track_x, y_tr - 0.012), (self._track_w, 0.016),
-                           W.ACCENT, z=-0.015)
-        self._knob = W.box(self, (self._track_x, y_tr + 0.006), (0.014, 0.052), W.TEXT,
-                           z=-0.02)
-        W.button("\u2212", self, (pad, y_tr), (0.055, 0.04),
-                 on_click=lambda: self.set_speed(self.target_rpm - self.step_rpm))
-        W.button("+", self, (w - pad - 0.055, y_tr), (0.055, 0.04),
-                 on_click=lambda: self.set_speed(self.target_rpm + self.step_rpm))
-        self._speed = W.label("", self, (w / 2, -0.155), W.TEXT_M, W.TEXT, origin=(0, 0.5))
-        bw = (w - 3 * pad) / 2
-        self.stop_button = W.button("Stop", self, (pad, -0.2), (bw * 0.55, 0.065),
-                                    on_click=self.press_stop)
-        self.reset_button = W.button("Reset", self, (pad + bw * 0.55 + pad / 2, -0.2),
-                                     (bw * 0.45 - pad / 2, 0.065), on_click=self.press_reset,
-                                     colour=W.FIELD)
-        self.estop_button = W.button("E-STOP", self, (2 * pad + bw, -0.19), (bw, 0.085),
-                                     on_click=self.press_estop, colour=W.ESTOP,
-                                     text_scale=W.TEXT_L * 1.2)
-        self._message = W.label("", self, (pad, -0.3), W.TEXT_S, W.MUTED,
-                                wrap=W.wrap_chars(w - 2 * pad, W.TEXT_S))
-        self.latched = False
-        self.target_rpm = 0.0
-        self.last_ok, self.last_message, self.refusal = True, "", ""
-        self._dragging = False
-        self._show_speed(0.0)
-        self._status_seen = None
-        self._notice_seen = None
-
-    # --- commands ----------------------------------------------------------------------
-    def _result(self, ok: bool, message: str) -> None:
-        self.last_ok, self.last_message = ok, message
-        if not ok:
-            self.refusal = message
-        self._message.text = message if ok else f"refused: {message}"
-        self._message.color = W.MUTED if ok else W.ERROR
-
-    def set_speed(self, rpm: float) -> bool:
-        """Ask the sink for a crank speed (clamped to 0..max); True when accepted."""
-        if self.latched:
-            self._result(False, "e-stop latched: press Reset first")
-            return False
-        rpm = min(max(float(rpm), 0.0), self.max_rpm)
-        ok, msg = call_sink(self.sink.set_speed, rpm)
-        if ok:
-            self.target_rpm = rpm
-        self._show_speed(self.target_rpm)
-        self._result(ok, msg or f"speed {rpm:.0f} rpm")
-        return ok
-
-    def press_stop(self) -> bool:
-        ok, msg = call_sink(self.sink.stop)
-        if ok:
-            self.target_rpm = 0.0
-            self._show_speed(0.0)
-        self._result(ok, msg or "stopping (ramp down)")
-        return ok
-
-    def press_estop(self) -> bool:
-        # latch first: whatever the sink answers, the panel refuses speed until Reset
-        self.latched = True
-        ok, msg = call_sink(self.sink.estop)
-        self.target_rpm = 0.0
-        self._show_speed(0.0)
-        self._show_latch()
-        self._result(ok, msg or "e-stop: latched until reset")
-        return ok
-
-    def press_reset(self) -> bool:
-        ok, msg = call_sink(self.sink.reset)
-        if ok:
-            self.latched = False
-        self._show_latch()
-        self._result(ok, msg or "reset")
-        return ok
-
-    # --- drawing -------------------------------------------------------------------------
-    def _show_speed(self, rpm: float) -> None:
-        frac = rpm / self.max_rpm if self.max_rpm > 0 else 0.0
-        self._fill.scale_x = max(frac * self._track_w, 1e-4)
-        self._knob.x = self._track_x + frac * self._track_w - 0.007
-        self._speed.text = f"{rpm:.0f} rpm  (max {self.max_rpm:.0f})"
-
-    def _show_latch(self) -> None:
-        W.set_button_text(self.estop_button, "E-STOP\nLATCHED" if self.latched else "E-STOP")
-        self.estop_button.color = W.ESTOP.tint(0.15) if self.latched else W.ESTOP
-        for b in (self.stop_button, self._track):
-            b.disabled = self.latched
-        self.reset_button.color = W.BUTTON.tint(0.1) if self.latched else W.FIELD
-
-    def _grab(self) -> None:
-        self._dragging = not self.latched
-
-    def update(self) -> None:
-        from ursina import mouse
-
-        if self._dragging:
-            if mouse.left and mouse.hovered_entity is self._track and mouse.point is not None:
-                frac = min(max(mouse.point[0] + 0.5, 0.0), 1.0)  # track-local x is -0.5..0.5
-                self._show_speed(frac * self.max_rpm)
-                self._pending = frac * self.max_rpm
-            elif not mouse.left:
-                self._dragging = False
-                if getattr(self, "_pending", None) is not None:
-                    self.set_speed(self._pending)
-                    self._pending = None
-        notice = getattr(self.sink, "notice", None)  # a live rig answers later, by ack
-        if notice is not None and notice != self._notice_seen:
-            self._notice_seen = notice
-            if notice[1]:
-                self._result(*notice)
-        target = getattr(self.sink, "target_rpm", None)  # the rig's own, when it reports one
-        if target is not None and not self._dragging and target != self.target_rpm:
-            self.target_rpm = float(target)
-            self._show_speed(self.target_rpm)
-        status = str(getattr(self.sink, "status", ""))
-        if status != self._status_seen:
-            self._status_seen = status
-            self._status.text = f"status: {status}"
-            self._status.color = W.ERROR if status in ("estop", "tripped", "lost") else W.OK
-        if status == "estop" and not self.latched:  # latched elsewhere (rig, watchdog)
-            self.latched = True
-            self._show_latch()
