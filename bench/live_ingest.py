@@ -228,7 +228,7 @@ class _Publisher:
 
 def _receive_live_feed(port: int, rig: str, seconds: float) -> dict:
     """The live twin on the stream, driven like `twin3d monitor`: wait for data, then step."""
-    from twin3d.io.sources import open_source
+    from twin3d.live.sources import open_source
     from twin3d.live.live_feed import LiveFeed
     from twin3d.scenefile.records import load_scene
 

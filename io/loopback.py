@@ -67,7 +67,7 @@ class LoopbackBus:
 
 
 class LoopbackLink:
-    """One client of a `LoopbackBus`, with the `MqttLink` interface."""
+    """One client of a `LoopbackBus`, with the `MqttLink` interface (`twin3d.io.link.TopicLink`)."""
 
     def __init__(self, bus: LoopbackBus, *, subscriptions=(), will: Will | None = None,
                  queue_size: int = 4096, client_id: str = ""):

@@ -113,7 +113,8 @@ class LinkCounters:
 
 
 class MqttLink:
-    """A connected MQTT client: `start()`, `publish()`, `subscribe()`, `get()/drain()`, `stop()`.
+    """A connected MQTT client (a `twin3d.io.link.TopicLink`): `start()`, `publish()`,
+    `subscribe()`, `get()/drain()`, `stop()`.
 
     Connection happens in the background; `wait_connected(timeout)` blocks until the broker
     accepts us. Subscriptions are remembered and renewed on every reconnect.

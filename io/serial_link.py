@@ -38,8 +38,8 @@ class SerialCounters:
 
 
 class SerialLink:
-    """`start()`, `get()/drain()`, `write(bytes)`, `stop()`; counters on `.counters` and the
-    parser's line counters on `.parser`."""
+    """A `twin3d.io.link.ByteLink`: `start()`, `get()/drain()`, `write(bytes)`, `stop()`;
+    counters on `.counters` and the parser's line counters on `.parser`."""
 
     def __init__(self, path: str, baudrate: int = 1_000_000, *, n_channels: int | None = None,
                  queue_size: int = 65536, min_backoff: float = 0.05, max_backoff: float = 2.0,

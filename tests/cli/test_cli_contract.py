@@ -24,6 +24,7 @@ def _cases(tmp) -> list[tuple[str, list[str], str]]:
     src = SCENES / "three_storey.toml"
     fast.write_text(src.read_text().replace("max_speed_rpm = ", "max_speed_rpm = 1e12 #", 1))
     rec = tmp / "rec"
+    (tmp / "precious.txt").write_text("a user's file")
     return [
         ("deep-toml", ["modes", "--scene", str(deep)], "deep"),
         ("huge-max-speed", ["modes", "--scene", str(fast)], "max_speed_rpm"),
@@ -71,6 +72,8 @@ def _cases(tmp) -> list[tuple[str, list[str], str]]:
         ("render-out-a-dir", ["render", "--out", "/proc", "--size", "320x200"], "--out"),
         ("demo-seconds-nan", ["demo", "--window", "none", "--seconds", "nan"], "--seconds"),
         ("replay-speed-nan", ["replay", str(rec), "--speed", "nan"], "--speed"),
+        ("rig-serial-on-a-file", ["rig", "--serial", str(tmp / "precious.txt"), "--seconds",
+                                  "1"], "--serial"),
         ("tool-unknown", ["tool", "no_such_tool"], "no_such_tool"),
         ("unknown-command", ["frobnicate"], "frobnicate"),
     ]
@@ -121,3 +124,12 @@ def test_replay_json_is_strict_json(tmp_path):
         raise ValueError(f"not JSON: {name}")
 
     json.loads(r.stdout, parse_constant=no_constants)  # no Infinity / NaN
+
+
+def test_rig_serial_never_deletes_a_users_file(tmp_path):
+    """Finding 2 of the trust issue: `rig --serial PATH` deleted a regular file at PATH."""
+    f = tmp_path / "notes.txt"
+    f.write_text("keep me")
+    r = _run(["rig", "--serial", str(f), "--seconds", "1"])
+    assert r.returncode == 2 and "not replacing" in r.stderr
+    assert f.read_text() == "keep me"

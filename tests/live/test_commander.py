@@ -18,7 +18,7 @@ from twin3d.protocol.commands import DEFAULT_TTL_S
 from twin3d.live.demo import LOOP_S, SCRIPT, DemoOperator
 from twin3d.io.loopback import LoopbackBus
 from twin3d.io.mqtt_link import Topics
-from twin3d.io.sources import MqttSource
+from twin3d.io.mqtt_source import MqttSource
 from twin3d.live.live_feed import LiveFeed
 from twin3d.scenefile.records import load_scene
 
@@ -303,3 +303,159 @@ def test_demo_operator_stops_on_a_refused_command_from_someone_else():
     fake.send("set_speed", {"rpm": 346.8})  # refused by the twin, but not the operator's
     assert op(5.0) == "operator in control: scripted demo stopped"
     assert fake.calls == [("set_speed", {"rpm": 346.8})]
+
+
+# --- the command channel under both the commander and `twin3d cmd` ---------------------------
+
+class ListAudit:
+    def __init__(self):
+        self.records: list[tuple[str, dict]] = []
+
+    def write(self, kind, **fields):
+        self.records.append((kind, fields))
+        return True
+
+    def kinds(self) -> list[str]:
+        return [k for k, _ in self.records]
+
+
+def test_one_heartbeat_period_for_the_commander_and_twin3d_cmd():
+    from twin3d.cli import rig_cmds
+    from twin3d.live import command_channel
+
+    assert commander_mod.HEARTBEAT_EVERY_S == command_channel.HEARTBEAT_EVERY_S == 0.25
+    assert not hasattr(rig_cmds, "HEARTBEAT_EVERY_S")
+    assert not hasattr(rig_cmds, "_send_mqtt") and not hasattr(rig_cmds, "_send_serial")
+
+
+def _fake_mqtt_rig(bus, topics, answer: bool):
+    """A rig on the bus: its retained state, and accepted + done for every command."""
+    import threading
+
+    link = bus.link(subscriptions=[topics.cmd, topics.heartbeat]).start()
+    link.publish(topics.state, json.dumps({"status": "ok", "stroke_m": 0.002}), retain=True)
+    heard = {"cmd": [], "heartbeat": []}
+    stop = threading.Event()
+
+    def run():
+        while not stop.is_set():
+            m = link.get(0.02)
+            if m is None:
+                continue
+            heard[m.topic.rsplit("/", 1)[1]].append(m.json())
+            if m.topic == topics.cmd and answer:
+                cid = m.json()["id"]
+                for status in ("accepted", "done"):
+                    link.publish(topics.ack, json.dumps({"id": cid, "status": status,
+                                                         "op": "stop", "source": "rig",
+                                                         "outcome": "stopped"}))
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return heard, lambda: (stop.set(), t.join(2), link.stop())
+
+
+def test_run_command_sends_follows_acks_and_holds_the_lease_on_mqtt():
+    from twin3d.live.command_channel import CommandChannel, MqttWire, run_command
+    from twin3d.protocol.commands import make_command
+
+    bus, topics = LoopbackBus(), Topics.for_rig("r")
+    heard, stop_rig = _fake_mqtt_rig(bus, topics, answer=True)
+    try:
+        wire = MqttWire(bus.link(subscriptions=MqttWire.subscriptions(topics)), topics)
+        audit = ListAudit()
+        channel = CommandChannel(wire, SCENE, USER, audit)
+        out = run_command(channel, make_command("stop", user=USER), timeout_s=5, hold_s=0.6)
+        assert out["status"] == "done" and out["outcome"] == "stopped"
+        assert out["acks"] == ["accepted", "done"] and out["elapsed_s"] >= 0.6
+        assert len(heard["cmd"]) == 1 and heard["cmd"][0]["user"] == USER
+        time.sleep(0.1)
+        # one at the command, then every 0.25 s while holding: 3 or 4 in 0.6 s
+        assert 3 <= len(heard["heartbeat"]) <= 5, heard["heartbeat"]
+        assert all(h["user"] == USER for h in heard["heartbeat"])
+        assert audit.kinds() == ["command", "ack_received", "ack_received"]
+        assert channel.pending == {} and not wire.link.connected  # the link was stopped
+    finally:
+        stop_rig()
+
+
+def test_run_command_refuses_on_the_twin_or_times_out_on_mqtt():
+    from twin3d.live.command_channel import CommandChannel, MqttWire, run_command
+    from twin3d.protocol.commands import make_command
+
+    bus, topics = LoopbackBus(), Topics.for_rig("r")
+    heard, stop_rig = _fake_mqtt_rig(bus, topics, answer=False)
+    try:
+        wire = MqttWire(bus.link(subscriptions=MqttWire.subscriptions(topics)), topics)
+        audit = ListAudit()
+        channel = CommandChannel(wire, SCENE, USER, audit)
+        out = run_command(channel, make_command("set_speed", {"rpm": 346.8}, user=USER),
+                          timeout_s=5)
+        assert out["status"] == "rejected" and out["source"] == "twin"
+        assert out["rig_status"] == "ok" and out["acks"] == ["rejected"]
+        assert "drift" in out["reason"] and audit.kinds() == ["dry_run"]
+
+        wire = MqttWire(bus.link(subscriptions=MqttWire.subscriptions(topics)), topics)
+        channel = CommandChannel(wire, SCENE, USER, audit)
+        out = run_command(channel, make_command("stop", user=USER), timeout_s=0.6)
+        assert out["status"] == "timeout" and out["after_s"] == 0.6 and out["acks"] == []
+        assert out["reason"] == "no final ack within --timeout (no ack at all)"
+        assert audit.kinds()[-2:] == ["command", "timeout"]
+        assert audit.records[-1][1]["user"] == USER
+        time.sleep(0.1)
+        assert len(heard["cmd"]) == 1 and len(heard["heartbeat"]) >= 2
+    finally:
+        stop_rig()
+
+
+def test_run_command_on_a_serial_line_acks_heartbeats_and_hold(tmp_path):
+    """A rig at the other end of a pty answering `$C` lines with `$A` lines."""
+    import os
+    import threading
+
+    from twin3d.io import serial_lines as sl
+    from twin3d.io.serial_link import SerialLink
+    from twin3d.live.command_channel import CommandChannel, SerialWire, run_command
+    from twin3d.protocol.commands import make_command
+
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    lines: list = []
+    stop = threading.Event()
+
+    def rig():
+        parser = sl.LineParser()
+        os.set_blocking(master, False)
+        while not stop.is_set():
+            try:
+                data = os.read(master, 4096)
+            except BlockingIOError:
+                time.sleep(0.01)
+                continue
+            for msg in parser.feed(data):
+                lines.append(msg)
+                if isinstance(msg, sl.CmdLine) and msg.op != "heartbeat":
+                    os.write(master, sl.encode_ack(msg.id, "accepted"))
+                    os.write(master, sl.encode_ack(msg.id, "done", "reached"))
+
+    t = threading.Thread(target=rig, daemon=True)
+    t.start()
+    try:
+        audit = ListAudit()
+        channel = CommandChannel(SerialWire(SerialLink(path), path), SCENE, USER, audit)
+        cmd = make_command("set_speed", {"rpm": 150.0}, user=USER)
+        out = run_command(channel, cmd, timeout_s=5, hold_s=0.6)
+        assert out == {"id": cmd.id, "status": "done", "op": "set_speed", "source": "rig",
+                       "outcome": "reached", "acks": ["accepted", "done"],
+                       "elapsed_s": out["elapsed_s"]}
+        time.sleep(0.1)
+        sent = [m for m in lines if isinstance(m, sl.CmdLine)]
+        assert sent[0].id == cmd.id and sent[0].args == {"rpm": "150"}
+        assert 3 <= sum(m.op == "heartbeat" for m in sent) <= 5
+        assert audit.kinds() == ["command", "ack_received", "ack_received"]
+        assert audit.records[1][1]["op"] == "set_speed"  # a `$A` line names no op: added
+    finally:
+        stop.set()
+        t.join(2)
+        os.close(master)
+        os.close(slave)

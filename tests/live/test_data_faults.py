@@ -13,7 +13,7 @@ import pytest
 
 from twin3d.io import t3d1
 from twin3d.io.mqtt_link import Topics
-from twin3d.io.sources import open_source
+from twin3d.live.sources import open_source
 from twin3d.live.live_feed import LiveFeed
 from twin3d.scenefile.records import load_scene
 

@@ -61,9 +61,10 @@ def number(lo: float, hi: float, *, lo_open: bool = False, integer: bool = False
             raise argparse.ArgumentTypeError(f"not a number (got {text!r})") from None
         ok = math.isfinite(v) and (lo < v if lo_open else lo <= v) and v <= hi
         if not ok:
-            lo_s = f"> {lo:g}" if lo_open else f">= {lo:g}"
+            fmt = (lambda b: str(int(b))) if integer else (lambda b: f"{b:g}")
+            lo_s = f"> {fmt(lo)}" if lo_open else f">= {fmt(lo)}"
             raise argparse.ArgumentTypeError(f"out of range (got {text}, allowed {lo_s} and "
-                                             f"<= {hi:g})")
+                                             f"<= {fmt(hi)})")
         return v
     parse.__name__ = "number"
     return parse

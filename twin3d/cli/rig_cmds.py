@@ -8,16 +8,14 @@ Exit status of `cmd`: 0 accepted or done, 3 rejected (by the twin's dry run or b
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import sys
-import time
 from pathlib import Path
 
-from twin3d.cli.common import UsageError, credentials, emit, hostport, tls_options
+from twin3d.cli.common import (UsageError, credentials, emit, hostport, new_folder, number,
+                               tls_options, topic_level)
 
 EXIT_REJECTED, EXIT_TIMEOUT = 3, 4
-HEARTBEAT_EVERY_S = 0.5
 
 
 # ---- twin3d rig ---------------------------------------------------------------------------
@@ -25,13 +23,13 @@ HEARTBEAT_EVERY_S = 0.5
 def cmd_rig(args) -> int:
     from twin3d.protocol.audit import AuditLog
     from twin3d.physics import warmup
-    from twin3d.rig.process import MqttTransport, PtyTransport, RigCore, run_rig
+    from twin3d.rig.core import RigCore
+    from twin3d.rig.loop import run_rig
+    from twin3d.rig.transports import MqttTransport, PtyTransport
     from twin3d.scenefile.records import load_scene
 
     if (args.mqtt is None) == (args.serial is None):
         raise UsageError("twin3d rig: give exactly one of --mqtt HOST:PORT or --serial PATH")
-    if args.seconds is not None and not args.seconds > 0:
-        raise UsageError(f"twin3d rig: --seconds must be > 0 (got {args.seconds:g})")
     scene = load_scene(args.scene)
     warmup()
     audit = AuditLog("rig", rig_id=args.rig_id)
@@ -49,9 +47,9 @@ def cmd_rig(args) -> int:
         if not transport.wait_ready(args.connect_timeout):
             err = transport.link.last_error or "no answer"
             transport.link.stop()
-            print(f"twin3d rig: cannot connect to {host}:{port} ({err})", file=sys.stderr)
-            return 1
+            raise UsageError(f"twin3d rig: --mqtt: cannot connect to {host}:{port} ({err})")
     else:
+        _check_serial_link_path(args.serial)
         try:
             transport = PtyTransport(args.serial)
         except OSError as e:
@@ -68,6 +66,20 @@ def cmd_rig(args) -> int:
     return 0
 
 
+def _check_serial_link_path(path: str) -> None:
+    """The rig makes PATH a symlink to its pty: it may replace an old link to a pty, never a
+    file, a folder or a link to anything else (a user's file is not ours to delete)."""
+    if not os.path.lexists(path):
+        return
+    if not os.path.islink(path):
+        raise UsageError(f"twin3d rig: --serial: {path!r} exists and is not a link to a pty; "
+                         "not replacing it (choose another path)")
+    target = os.readlink(path)
+    if not target.startswith("/dev/pts/"):
+        raise UsageError(f"twin3d rig: --serial: {path!r} links to {target!r}, not to a pty; "
+                         "not replacing it")
+
+
 # ---- twin3d cmd ---------------------------------------------------------------------------
 
 def _parse_target(text: str) -> tuple[str, str]:
@@ -80,6 +92,7 @@ def _parse_target(text: str) -> tuple[str, str]:
 
 
 def cmd_cmd(args) -> int:
+    from twin3d.live.command_channel import CommandChannel, run_command
     from twin3d.protocol.audit import AuditLog
     from twin3d.protocol.commands import CommandError, make_command, parse_cli_args
     from twin3d.scenefile.records import load_scene
@@ -95,11 +108,11 @@ def cmd_cmd(args) -> int:
     user = args.user or getpass.getuser()
     cmd = make_command(args.op, cmd_args, user=user, ttl_s=args.ttl)
     scene = load_scene(args.scene)
+    wire = _mqtt_wire(args, where) if kind == "mqtt" else _serial_wire(where)
     audit = AuditLog("twin", rig_id=args.rig_id)
-    if kind == "mqtt":
-        result = _send_mqtt(cmd, args, scene, audit, where)
-    else:
-        result = _send_serial(cmd, args, scene, audit, where)
+    result = run_command(CommandChannel(wire, scene, user, audit), cmd, timeout_s=args.timeout,
+                         wait_done=not args.no_wait, hold_s=args.hold or 0.0,
+                         check=not args.no_check)
     audit.close()
     status = result.get("status")
     if args.json:
@@ -110,140 +123,25 @@ def cmd_cmd(args) -> int:
     return {"rejected": EXIT_REJECTED, "timeout": EXIT_TIMEOUT}.get(status, 0)
 
 
-def _check(cmd, args, scene, audit, stroke_m) -> dict | None:
-    """The twin's dry run; a refusal as the rejected ack the caller prints, else None."""
-    from twin3d.live.dry_run import dry_run
-
-    if args.no_check:
-        return None
-    dr = dry_run(cmd, scene, stroke_m=stroke_m)
-    if dr.ok:
-        return None
-    refusal = {"id": cmd.id, "status": "rejected", "op": cmd.op, "user": cmd.user,
-               "source": "twin", "reason": dr.reason, "check": dr.check, "value": dr.value,
-               "limit": dr.limit, "acks": ["rejected"]}
-    audit.write("dry_run", **refusal)
-    return refusal
-
-
-def _final(acks: list[dict], wait_done: bool) -> dict | None:
-    for a in acks:
-        if a["status"] == "rejected" or a["status"] == "done" or (
-                not wait_done and a["status"] == "accepted"):
-            return a
-    return None
-
-
-def _send_mqtt(cmd, args, scene, audit, where: str) -> dict:
+def _mqtt_wire(args, where: str):
+    """The rig's command topics (--rig-id) on a broker link of our own, not yet started."""
     from twin3d.io.mqtt_link import MqttLink, Topics
+    from twin3d.live.command_channel import MqttWire
 
     host, port = hostport(where, "--target")
     user, password = credentials(args.auth, "--auth")
     topics = Topics.for_rig(args.rig_id)
-    t_start = time.monotonic()
-    deadline = t_start + args.timeout
     link = MqttLink(host, port, username=user, password=password, tls=tls_options(args.tls_ca),
-                    subscriptions=(topics.ack, topics.state))
-    link.start()
-    try:
-        if not link.wait_connected(max(0.0, deadline - time.monotonic())):
-            return {"id": cmd.id, "status": "timeout", "op": cmd.op,
-                    "reason": f"cannot reach the broker at {host}:{port} "
-                              f"({link.last_error or 'no answer'})", "after_s": args.timeout}
-        state = None
-        state_wait = time.monotonic() + min(1.0, args.timeout / 4)  # the retained state
-        while state is None and time.monotonic() < state_wait:
-            m = link.get(timeout=0.05)
-            if m is not None and m.topic == topics.state:
-                state = m.json()
-        stroke = state.get("stroke_m") if isinstance(state, dict) else None
-        refusal = _check(cmd, args, scene, audit, stroke)
-        if refusal:
-            refusal["rig_status"] = state.get("status") if isinstance(state, dict) else None
-            return refusal
-        audit.write("command", **json.loads(cmd.to_json()))
-        if not link.publish(topics.cmd, cmd.to_json(), qos=1):
-            return {"id": cmd.id, "status": "timeout", "op": cmd.op,
-                    "reason": f"publish failed: {link.last_error}"}
-        acks: list[dict] = []
-        next_hb = 0.0
-        final = None
-        while time.monotonic() < deadline and final is None:
-            if time.monotonic() >= next_hb:  # keep the lease (and the rig's watchdog) alive
-                link.publish(topics.heartbeat, json.dumps({"user": cmd.user, "t": time.time()}))
-                next_hb = time.monotonic() + HEARTBEAT_EVERY_S
-            m = link.get(timeout=0.05)
-            if m is None or m.topic != topics.ack:
-                continue
-            a = m.json()
-            if isinstance(a, dict) and a.get("id") == cmd.id:
-                acks.append(a)
-                audit.write("ack_received", **a)
-                final = _final(acks, not args.no_wait)
-        hold_until = time.monotonic() + (args.hold or 0.0)
-        while final is not None and final["status"] != "rejected" and \
-                time.monotonic() < hold_until:
-            link.publish(topics.heartbeat, json.dumps({"user": cmd.user, "t": time.time()}))
-            time.sleep(HEARTBEAT_EVERY_S)
-        elapsed = round(time.monotonic() - t_start, 3)
-        if final is None:
-            out = {"id": cmd.id, "status": "timeout", "op": cmd.op, "after_s": args.timeout,
-                   "reason": "no final ack within --timeout" + (
-                       f" (last: {acks[-1]['status']})" if acks else " (no ack at all)")}
-            audit.write("timeout", **out)
-        else:
-            out = dict(final)
-        out["acks"] = [a["status"] for a in acks]
-        out["elapsed_s"] = elapsed
-        return out
-    finally:
-        link.stop()
+                    subscriptions=MqttWire.subscriptions(topics))
+    return MqttWire(link, topics)
 
 
-def _send_serial(cmd, args, scene, audit, path: str) -> dict:
-    from twin3d.io.serial_lines import AckLine, encode_cmd
+def _serial_wire(path: str):
+    """`$C`/`$A` lines on the serial port at PATH, not yet opened."""
     from twin3d.io.serial_link import SerialLink
+    from twin3d.live.command_channel import SerialWire
 
-    refusal = _check(cmd, args, scene, audit, None)
-    if refusal:
-        return refusal
-    t_start = time.monotonic()
-    deadline = t_start + args.timeout
-    link = SerialLink(path).start()
-    try:
-        if not link.wait_connected(args.timeout):
-            return {"id": cmd.id, "status": "timeout", "op": cmd.op,
-                    "reason": f"cannot open {path} ({link.last_error or 'no answer'})"}
-        audit.write("command", **json.loads(cmd.to_json()))
-        link.write(encode_cmd(cmd.id, cmd.op, {k: f"{v:g}" if isinstance(v, float) else v
-                                               for k, v in cmd.args.items()}))
-        acks: list[dict] = []
-        final = None
-        next_hb = time.monotonic() + HEARTBEAT_EVERY_S
-        while time.monotonic() < deadline and final is None:
-            if time.monotonic() >= next_hb:
-                link.write(encode_cmd("hb", "heartbeat"))
-                next_hb = time.monotonic() + HEARTBEAT_EVERY_S
-            m = link.get(timeout=0.05)
-            if m is None or not isinstance(m.message, AckLine) or m.message.id != cmd.id:
-                continue
-            a = {"id": cmd.id, "status": m.message.status, "op": cmd.op, "source": "rig"}
-            if m.message.status == "done":
-                a["outcome"] = m.message.reason
-            elif m.message.reason:
-                a["reason"] = m.message.reason
-            acks.append(a)
-            audit.write("ack_received", **a)
-            final = _final(acks, not args.no_wait)
-        if final is None:
-            out = {"id": cmd.id, "status": "timeout", "op": cmd.op, "after_s": args.timeout}
-        else:
-            out = dict(final)
-        out["acks"] = [a["status"] for a in acks]
-        out["elapsed_s"] = round(time.monotonic() - t_start, 3)
-        return out
-    finally:
-        link.stop()
+    return SerialWire(SerialLink(path), path)
 
 
 # ---- twin3d broker-config -----------------------------------------------------------------
@@ -286,27 +184,32 @@ def register(add) -> None:
     r = add("rig", cmd_rig, "the simulated rig as its own process (MQTT or a serial pty)")
     r.add_argument("--mqtt", metavar="HOST:PORT", help="broker to publish on")
     r.add_argument("--serial", metavar="PATH", help="symlink to create for the rig's pty")
-    r.add_argument("--rig-id", default="rig1", help="topic root twin3d/<rig-id>/")
-    r.add_argument("--seconds", type=float, help="rig seconds to run (default: until stopped)")
+    r.add_argument("--rig-id", type=topic_level, default="rig1",
+                   help="topic root twin3d/<rig-id>/")
+    r.add_argument("--seconds", type=number(0, 365 * 86400.0, lo_open=True),
+                   help="rig seconds to run (default: until stopped)")
     r.add_argument("--truth", default="southampton_measured",
                    help="ground truth: southampton_measured, swansea or a scene profile")
-    r.add_argument("--ambient", type=float, default=0.02, help="ambient table rms, m/s^2")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--ambient", type=number(0.0, 10.0), default=0.02,
+                   help="ambient table rms, m/s^2 (0..10)")
+    r.add_argument("--seed", type=number(0, 2**32 - 1, integer=True), default=0)
     r.add_argument("--auth", help="user:password for the broker (or env TWIN3D_MQTT_AUTH)")
     r.add_argument("--tls-ca", help="CA certificate: connect with TLS")
-    r.add_argument("--connect-timeout", type=float, default=10.0)
+    r.add_argument("--connect-timeout", type=number(0.0, 600.0, lo_open=True), default=10.0)
 
     c = add("cmd", cmd_cmd, "send one command through the twin's checks; prints the ack")
     c.add_argument("op", help="set_speed, stop, estop, reset, set_stroke, set_control, "
                    "start_recording, stop_recording")
     c.add_argument("args", nargs="*", metavar="KEY=VALUE")
     c.add_argument("--target", required=True, help="mqtt://HOST:PORT or serial://PATH")
-    c.add_argument("--rig-id", default="rig1")
+    c.add_argument("--rig-id", type=topic_level, default="rig1")
     c.add_argument("--user", help="operator name (default: the login name)")
-    c.add_argument("--timeout", type=float, default=10.0, help="s to wait for the final ack")
-    c.add_argument("--ttl", type=float, default=5.0, help="time-to-live of the command, s")
+    c.add_argument("--timeout", type=number(0.0, 3600.0, lo_open=True), default=10.0,
+                   help="s to wait for the final ack")
+    c.add_argument("--ttl", type=number(0.0, 3600.0, lo_open=True), default=5.0,
+                   help="time-to-live of the command, s (0..3600)")
     c.add_argument("--no-wait", action="store_true", help="return at accepted, not at done")
-    c.add_argument("--hold", type=float, default=0.0,
+    c.add_argument("--hold", type=number(0.0, 86400.0), default=0.0,
                    help="keep the lease (heartbeats) this many s after the ack")
     c.add_argument("--no-check", action="store_true",
                    help="skip the twin's dry run (the rig still enforces its interlocks)")
@@ -315,7 +218,7 @@ def register(add) -> None:
 
     b = add("broker-config", cmd_broker_config,
             "write a mosquitto configuration for a LAN: password file, ACL, TLS")
-    b.add_argument("--out", required=True, type=Path, help="folder to write into")
+    b.add_argument("--out", required=True, type=new_folder, help="folder to write into")
     b.add_argument("--operator", action="append", default=[], metavar="USER:PASS")
     b.add_argument("--viewer", action="append", default=[], metavar="USER:PASS")
     b.add_argument("--rig", action="append", default=[], metavar="USER:PASS",

@@ -22,10 +22,10 @@ from collections import deque
 import numpy as np
 import scipy.signal
 
-from twin3d.live.feeds import History
-from twin3d.io.sources import Ingest, Ingested, open_source
+from twin3d.live.feeds import History, rig_model_hz
+from twin3d.io.ingest import Ingest, Ingested
+from twin3d.live.sources import open_source
 from twin3d.physics import lti
-from twin3d.physics.structure import modal_analysis
 from twin3d.scenefile.records import Scene
 from twin3d.live.state import TwinState
 
@@ -56,7 +56,7 @@ class LiveFeed:
         # freedom, and tuned at 6.5 Hz it splits mode 1 in two; a bare-frame model would read
         # the split pair as one mode some 10 % off and raise a false alarm
         self.model = scene.rig_model(profile)
-        self.model_hz = tuple(float(f) for f in modal_analysis(self.model).frequencies_hz)
+        self.model_hz = rig_model_hz(scene, profile)  # this model's: TwinState.model_hz
         self.n = scene.n_storeys  # floors drawn; the device's mass is not
         self.gear = scene.data.crank.gear_ratio
         self.history = History(history_s)

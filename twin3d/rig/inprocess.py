@@ -1,7 +1,7 @@
 """The simulated rig inside the twin's own process, behind the real wire protocol.
 
 `twin3d demo` and the `sim` source need nothing else running, yet the twin they show is the live
-twin: the rig (`rig_process.RigCore`: ground truth that differs from the twin's model, sensor
+twin: the rig (`twin3d.rig.core.RigCore`: ground truth that differs from the twin's model, sensor
 noise, ambient shaking, interlocks, watchdog) runs `run_rig` in a thread and speaks T3D1 blocks,
 JSON commands, acks, state and heartbeats over an in-process bus (`twin3d.io.loopback`); the twin
 reads it with the same `MqttSource`, estimator and tracker as a rig on a broker, and commands it
@@ -11,10 +11,14 @@ through the same dry run and lease. Only the socket is missing.
 from __future__ import annotations
 
 import threading
+from urllib.parse import parse_qs
 
 from twin3d.io.loopback import LoopbackBus
-from twin3d.io.sources import MqttSource
-from twin3d.rig.process import AMBIENT_RMS, DEFAULT_TRUTH, MqttTransport, RigCore, run_rig
+from twin3d.io.mqtt_source import MqttSource
+from twin3d.io.schemes import query_float, register_scheme
+from twin3d.rig.core import AMBIENT_RMS, DEFAULT_TRUTH, RigCore
+from twin3d.rig.loop import run_rig
+from twin3d.rig.transports import MqttTransport
 
 SIM_RIG_ID = "sim"
 
@@ -81,3 +85,17 @@ class SimSource(MqttSource):
     def stop(self) -> None:
         super().stop()
         self.rig.stop()
+
+
+@register_scheme("sim", usage="sim[?rpm=R&seed=N]")
+def open_sim(url: str, scene) -> SimSource:
+    """The `sim` source URL: this scene's rig in this process, optionally already running."""
+    if scene is None:
+        raise ValueError("source 'sim' needs a scene")
+    name, _, query = url.partition("?")
+    if name != "sim":
+        raise ValueError(f"source {url!r} not understood (expected sim[?rpm=R&seed=N])")
+    q = parse_qs(query)
+    return SimSource(scene, rpm=query_float(q, "rpm", 0.0, 0.0, scene.data.limits.max_speed_rpm,
+                                            url),
+                     seed=int(query_float(q, "seed", 0, 0, 2**31, url)))
