@@ -88,7 +88,11 @@ def test_gain_refused_with_the_critical_gain(scene):
     dr = dry_run(make_command("set_control", {"strategy": "dvf", "gain": 1.01 * g_crit},
                               user="a"), scene)
     assert not dr.ok and dr.check == "stability"
-    assert dr.limit == pytest.approx(g_crit) and f"{g_crit:.4g}" in dr.reason
+    assert dr.limit == pytest.approx(0.5 * g_crit) and f"{g_crit:.4g}" in dr.reason
+    # the same 6 dB margin as the rig's: a gain between half and all of g_crit is refused too
+    margin = dry_run(make_command("set_control", {"strategy": "dvf", "gain": 0.6 * g_crit},
+                                  user="a"), scene)
+    assert not margin.ok and margin.check == "stability" and "6 dB" in margin.reason
     ok = dry_run(make_command("set_control", {"strategy": "dvf", "gain": 0.5 * g_crit},
                               user="a"), scene)
     assert ok.ok and ok.detail["gain_margin_db"] == pytest.approx(6.02, abs=0.01)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from twin3d.protocol.commands import ACCEPTED, DONE, REJECTED, Ack, make_command
-from twin3d.rig.interlocks import ESTOP, OK, TRIPPED, Interlocks, Trip
+from twin3d.protocol.commands import (ACCEPTED, DEFAULT_TTL_S, DONE, REJECTED, Ack, Command,
+                                     make_command)
+from twin3d.rig.interlocks import (DVF_GAIN_MARGIN, ESTOP, MAX_CLOCK_SKEW_S, OK, TRIPPED,
+                                   Interlocks, Trip)
 from twin3d.scenefile.records import load_scene
 
 T0 = 1_700_000_000.0
@@ -112,8 +114,8 @@ def test_estop_latched_everything_but_reset_rejected(il):
     assert any(isinstance(e, Trip) and e.kind == "estop" for e in ev)
     assert il.status == ESTOP and il.drive.brake
     t = T0 + 0.2
-    for op, args in (("set_speed", {"rpm": 100.0}), ("stop", {}), ("set_stroke",
-                     {"stroke_m": 0.0005}), ("set_control", {"strategy": "off"}),
+    for op, args in (("set_speed", {"rpm": 100.0}), ("set_stroke", {"stroke_m": 0.0005}),
+                     ("set_control", {"strategy": "dvf", "gain": 0.5}),
                      ("start_recording", {}), ("stop_recording", {})):
         t += 0.01
         il.heartbeat("alice", t)
@@ -121,6 +123,11 @@ def test_estop_latched_everything_but_reset_rejected(il):
         assert statuses(ev) == [REJECTED], op
         assert "estop latched" in ev[0].reason
     assert il.status == ESTOP and il.drive.brake
+    # what only makes the rig safer goes through, and leaves the latch and the brake on
+    for op, args in (("stop", {}), ("set_control", {"strategy": "off"})):
+        t += 0.01
+        assert ACCEPTED in statuses(send(il, op, t, **args)), op
+    assert il.status == ESTOP and il.drive.brake and il.drive.control == "off"
     # the brake holds until reset, whatever the measurements say
     il.update(t, speed_rpm=0.0, drift_m=0.0)
     assert il.drive.brake
@@ -263,3 +270,130 @@ def test_a_refused_flood_id_may_be_sent_again_later(il):
     assert flood_reason(il.submit(c, T0))
     # the flood refusal did not record the id: the retry is not a "duplicate"
     assert let_through(il.submit(c, T0 + 1.5))
+
+
+# ---- control stability and trips switch control off -------------------------------------------
+
+CRIT = 2.942  # about the default truth's critical DVF gain (the rig computes its own)
+
+
+@pytest.fixture
+def il_crit(limits):
+    return Interlocks(limits, n_storeys=3, stroke_m=0.00025, actuator_floor=1,
+                      dvf_critical_gain=CRIT)
+
+
+def test_dvf_gain_above_the_rigs_own_stability_bound_refused(il_crit, limits):
+    bound = DVF_GAIN_MARGIN * CRIT
+    assert bound < limits.max_dvf_gain  # the scene's limit alone would let it through
+    ev = send(il_crit, "set_control", T0, strategy="dvf", gain=1.01 * bound)
+    assert statuses(ev) == [REJECTED] and il_crit.drive.control == "off"
+    r = ev[0].reason
+    assert "stability bound" in r and f"{1.01 * bound:g}" in r and f"{bound:.4g}" in r
+    assert f"{CRIT:.4g}" in r and "6 dB" in r
+    ok = send(il_crit, "set_control", T0 + 0.1, strategy="dvf", gain=bound)
+    assert statuses(ok) == [ACCEPTED, DONE] and il_crit.drive.gain == bound
+
+
+def dvf_on(il, t, gain=1.0):
+    assert statuses(send(il, "set_control", t, strategy="dvf", gain=gain)) == [ACCEPTED, DONE]
+    assert il.drive.control == "dvf" and il.drive.gain == gain
+
+
+def test_drift_trip_switches_control_off_and_off_and_stop_pass_the_latch(il, limits):
+    dvf_on(il, T0)
+    send(il, "set_speed", T0 + 0.1, rpm=300.0)
+    il.update(T0 + 0.2, 300.0, 2 * limits.drift_limit_m)
+    assert il.status == TRIPPED
+    assert il.drive.control == "off" and il.drive.gain == 0.0 and il.drive.speed_rpm == 0.0
+    assert il.snapshot()["control"]["strategy"] == "off"
+    assert statuses(send(il, "set_control", T0 + 0.3, strategy="off")) == [ACCEPTED, DONE]
+    assert statuses(send(il, "stop", T0 + 0.4)) == [ACCEPTED]
+    again = send(il, "set_control", T0 + 0.5, strategy="dvf", gain=1.0)
+    assert statuses(again) == [REJECTED] and "tripped latched" in again[0].reason
+    assert il.status == TRIPPED
+
+
+def test_estop_and_watchdog_switch_control_off(il, limits):
+    dvf_on(il, T0)
+    send(il, "estop", T0 + 0.1)
+    assert il.drive.control == "off" and il.drive.gain == 0.0 and il.drive.brake
+    send(il, "reset", T0 + 0.2)
+    dvf_on(il, T0 + 0.3)
+    send(il, "set_speed", T0 + 0.4, rpm=300.0)
+    ev = il.update(T0 + 0.5 + 1.1 * limits.heartbeat_timeout_s, 300.0, 0.0)
+    assert [e.kind for e in ev if isinstance(e, Trip)] == ["watchdog"]
+    assert il.drive.control == "off" and il.drive.gain == 0.0
+
+
+def test_a_lapsed_lease_with_the_motor_stopped_leaves_control_on(il, limits):
+    dvf_on(il, T0)  # damping a stopped frame needs no operator
+    ev = il.update(T0 + 1.1 * limits.heartbeat_timeout_s, 0.0, 0.0)
+    assert [e.kind for e in ev if isinstance(e, Trip)] == ["lease"]
+    assert il.drive.control == "dvf"
+
+
+# ---- replay: counters, clock skew ------------------------------------------------------------
+
+def test_replay_refused_however_many_commands_came_between(il):
+    first = make_command("estop", user="alice", sent=T0)
+    assert ACCEPTED in statuses(il.submit(first, T0))
+    t = T0
+    for k in range(300):  # more than RECENT_IDS pairs: the id alone is long forgotten
+        t = T0 + 0.001 * (k + 1)
+        if k:
+            send(il, "estop", t)
+        assert statuses(send(il, "reset", t + 0.0005))[-2:] == [ACCEPTED, DONE]
+    assert first.id not in il._recent
+    ev = il.submit(first, t + 0.001)  # within its ttl
+    assert statuses(ev) == [REJECTED]
+    assert "replayed or out-of-order" in ev[0].reason and str(first.n) in ev[0].reason
+    assert il.status == OK
+
+
+def test_counter_is_per_user_and_a_refused_command_stays_used(il):
+    a1 = make_command("set_speed", {"rpm": 100.0}, user="alice", sent=T0)
+    b1 = make_command("estop", user="bob", sent=T0)
+    b2 = make_command("reset", user="bob", sent=T0)
+    a2 = make_command("set_speed", {"rpm": 300.0}, user="alice", sent=T0)
+    assert statuses(il.submit(a1, T0)) == [ACCEPTED]
+    assert ACCEPTED in statuses(il.submit(b1, T0 + 0.1))  # bob's counters are his own
+    refused = il.submit(a2, T0 + 0.2)  # latched: refused, but its n is used up
+    assert statuses(refused) == [REJECTED] and "estop latched" in refused[0].reason
+    assert statuses(il.submit(b2, T0 + 0.3)) == [REJECTED]  # lease: alice holds it
+    assert statuses(send(il, "reset", T0 + 0.4))[-2:] == [ACCEPTED, DONE]
+    ev = il.submit(a2, T0 + 0.5)  # once the latch is gone it must not become good
+    assert statuses(ev) == [REJECTED] and "replayed" in ev[0].reason
+
+
+def test_out_of_order_and_counterless_commands_refused(il):
+    c = make_command("stop", user="alice", sent=T0)
+    later = make_command("stop", user="alice", sent=T0)
+    assert statuses(il.submit(later, T0)) == [ACCEPTED]
+    assert "out-of-order" in il.submit(c, T0 + 0.1)[0].reason
+    bare = Command(id="c-bare", op="stop", user="alice", sent=T0)
+    ev = il.submit(bare, T0 + 0.2)
+    assert statuses(ev) == [REJECTED] and "counter" in ev[0].reason
+
+
+def test_command_from_the_future_refused(il):
+    ahead = make_command("set_speed", {"rpm": 100.0}, user="alice", sent=T0 + 3600.0)
+    ev = il.submit(ahead, T0)
+    assert statuses(ev) == [REJECTED]
+    assert "in the future" in ev[0].reason and f"{MAX_CLOCK_SKEW_S:g} s" in ev[0].reason
+    skewed = make_command("set_speed", {"rpm": 100.0}, user="alice",
+                          sent=T0 + 0.9 * MAX_CLOCK_SKEW_S)
+    assert statuses(il.submit(skewed, T0)) == [ACCEPTED]  # a clock a little ahead is fine
+
+
+def test_counter_table_is_bounded_and_forgets_only_expired_users(il, monkeypatch):
+    import twin3d.rig.interlocks as mod
+
+    monkeypatch.setattr(mod, "MAX_USERS", 4)
+    for k in range(4):
+        send(il, "estop", T0 + 0.01 * k, user=f"u{k}")  # never flood-limited
+    ev = send(il, "estop", T0 + 0.1, user="u4")
+    assert statuses(ev) == [REJECTED] and "too many users" in ev[0].reason
+    later = T0 + DEFAULT_TTL_S + 1.0  # every recorded command has expired: safe to forget
+    assert ACCEPTED in statuses(send(il, "reset", later, user="u4"))
+    assert len(il._counters) <= 4

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from twin3d.protocol.commands import Command, CommandError, check_args, limit_values
+from twin3d.protocol.commands import (DVF_GAIN_MARGIN, Command, CommandError, check_args,
+                                      limit_values)
 from twin3d.scenefile.records import Scene
 
 
@@ -88,9 +89,11 @@ def _control(cmd, scene, args, profile) -> DryRun:
     detail = {"critical_gain": g_crit, "gain": gain, "floor": floor,
               "gain_margin_db": float(20 * np.log10(g_crit / gain))
               if gain > 0 and np.isfinite(g_crit) else None}
-    if gain >= g_crit:
+    bound = DVF_GAIN_MARGIN * g_crit  # the rig applies the same margin to its own structure
+    if gain > bound:
         return DryRun(False, cmd.op,
-                      f"DVF gain {gain:g} A/(m/s) on floor {floor} is at or above the twin's "
-                      f"critical gain {g_crit:.4g} A/(m/s) (closed-loop eigenvalues)",
-                      "stability", gain, g_crit, detail)
-    return DryRun(True, cmd.op, value=gain, limit=g_crit, detail=detail)
+                      f"DVF gain {gain:g} A/(m/s) on floor {floor} is above {bound:.4g} A/(m/s), "
+                      f"{DVF_GAIN_MARGIN:g} x the twin's critical gain {g_crit:.4g} A/(m/s) "
+                      f"(closed-loop eigenvalues; a {-20 * np.log10(DVF_GAIN_MARGIN):.0f} dB "
+                      "gain margin)", "stability", gain, bound, detail)
+    return DryRun(True, cmd.op, value=gain, limit=bound, detail=detail)

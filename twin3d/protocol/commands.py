@@ -3,7 +3,13 @@
 One command is one JSON object on the `cmd` topic (DESIGN.md section 5):
 
     {"id": "c-1a2b", "op": "set_speed", "args": {"rpm": 300}, "user": "alice",
-     "ttl_s": 5.0, "sent": 1700000000.25}
+     "ttl_s": 5.0, "sent": 1700000000.25, "n": 1700000000250000000}
+
+`n` is the sender's command counter: strictly increasing per sender (`next_counter`: the wall
+clock in ns, or one more than the last, whichever is larger, so separate `twin3d cmd` processes
+keep increasing too). The rig keeps the last `n` of each user and refuses one that is not above
+it, so a captured command cannot be replayed however many came after it; a command without `n`
+is not one (both ends of this wire are in this repository).
 
 and every command gets acks on `ack`: `accepted` or `rejected` (with a reason), and after
 `accepted` one `done` when it has finished (`outcome` says how: reached, superseded, tripped...).
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -34,6 +41,13 @@ MAX_TTL_S = 3600.0
 MAX_ID_LEN = 64
 MAX_USER_LEN = 64
 MAX_COMMAND_BYTES = 4096  # a command is a few hundred bytes; anything bigger is not one
+# A DVF gain must stay at or below this fraction of the critical gain: 0.5 is a gain margin of
+# 6 dB, room for the structure drifting from the model the bound was computed on (mass added,
+# temperature, a loose bolt) and for the current loop's own lag, neither in the bound. The
+# twin's dry run (on its model) and the rig (on its own structure) both apply it.
+DVF_GAIN_MARGIN = 0.5
+MAX_COUNTER = 2**63 - 1  # `n` fits a signed 64-bit integer (firmware), ns until the year 2262
+FIELDS = ("id", "op", "args", "user", "ttl_s", "sent", "n")
 
 
 class CommandError(ValueError):
@@ -167,6 +181,7 @@ class Command:
     user: str = ""
     ttl_s: float = DEFAULT_TTL_S
     sent: float = 0.0  # s since the Unix epoch, sender's clock
+    n: int | None = None  # the sender's counter (next_counter); the rig refuses a command without
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -199,10 +214,27 @@ def new_id() -> str:
     return "c-" + uuid.uuid4().hex[:12]
 
 
+_counter_lock = threading.Lock()
+_last_counter = 0
+
+
+def next_counter() -> int:
+    """This process's next command counter: max(last + 1, wall clock in ns). Strictly
+    increasing within the process; across processes it follows the wall clock, so a later
+    `twin3d cmd` invocation continues above an earlier one's."""
+    global _last_counter
+    with _counter_lock:
+        _last_counter = max(_last_counter + 1, time.time_ns())
+        return _last_counter
+
+
 def make_command(op: str, args: dict | None = None, user: str = "", ttl_s: float = DEFAULT_TTL_S,
-                 cmd_id: str | None = None, sent: float | None = None) -> Command:
+                 cmd_id: str | None = None, sent: float | None = None,
+                 n: int | None = None) -> Command:
+    """A command stamped now (or at `sent`) with this process's next counter (or `n`)."""
     return Command(id=cmd_id or new_id(), op=op, args=dict(args or {}), user=user,
-                   ttl_s=float(ttl_s), sent=time.time() if sent is None else float(sent))
+                   ttl_s=float(ttl_s), sent=time.time() if sent is None else float(sent),
+                   n=next_counter() if n is None else int(n))
 
 
 def _number(key: str, value, kind: str, cmd_id) -> float | int:
@@ -292,10 +324,9 @@ def decode_command(payload: bytes | str, lims: dict[str, float] | None = None) -
     if cmd_id is None:
         raise CommandError("id", f"must be a non-empty string of <= {MAX_ID_LEN} characters",
                            raw_id)
-    unknown = sorted(set(obj) - {"id", "op", "args", "user", "ttl_s", "sent"})
+    unknown = sorted(set(obj) - set(FIELDS))
     if unknown:
-        raise CommandError(unknown[0], "unknown field", unknown[0],
-                           "id, op, args, user, ttl_s, sent", cmd_id)
+        raise CommandError(unknown[0], "unknown field", unknown[0], ", ".join(FIELDS), cmd_id)
     op = obj.get("op")
     if not isinstance(op, str):
         raise CommandError("op", "must be a string", op, " | ".join(OPS), cmd_id)
@@ -305,7 +336,11 @@ def decode_command(payload: bytes | str, lims: dict[str, float] | None = None) -
         raise CommandError("ttl_s", "out of range", ttl, f"0..{MAX_TTL_S:g} s", cmd_id)
     sent = _number("sent", obj.get("sent"), "float", cmd_id)
     args = check_args(op, obj.get("args", {}), lims, cmd_id)
-    return Command(id=cmd_id, op=op, args=args, user=user, ttl_s=ttl, sent=sent)
+    n = obj.get("n")
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= MAX_COUNTER:
+        raise CommandError("n", "must be the sender's command counter, a whole number", n,
+                           f"1..{MAX_COUNTER}", cmd_id)
+    return Command(id=cmd_id, op=op, args=args, user=user, ttl_s=ttl, sent=sent, n=n)
 
 
 def decode_ack(payload: bytes | str) -> Ack | None:

@@ -1,5 +1,8 @@
 """The safety latch: once engaged (an e-stop, a drift trip), only `reset` clears it, and until
-then every command but `reset` and a repeated `estop` is refused (DESIGN.md section 5).
+then every command is refused but those that can only make the rig safer (DESIGN.md section 5):
+`reset`, a repeated `estop`, `stop` and `set_control strategy=off`. A latched rig must always be
+recoverable: the operator can stop the motor and switch the controller off without first
+clearing the latch (which would re-arm whatever tripped it).
 
 One small state record shared by everything that keeps such a latch: the rig's interlocks
 (`twin3d.rig.interlocks`), the simulated rig behind the kiosk and demo feeds
@@ -9,9 +12,15 @@ and when the rig reports one. Pure: no clock, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 OK, ESTOP, TRIPPED = "ok", "estop", "tripped"
-# the ops a latched latch lets through: reset clears it, and an e-stop is always obeyed
-PASS_WHILE_LATCHED = ("reset", "estop")
+
+# the ops a latched latch lets through: reset clears it, an e-stop is always obeyed, and a stop
+# (ramp the motor down; the e-stop's brake stays on) only makes the rig safer
+PASS_WHILE_LATCHED = ("reset", "estop", "stop")
+# ops let through only with these arguments, which make them safer too: the controller off
+PASS_WHILE_LATCHED_WITH = {"set_control": {"strategy": "off"}}
 DEFAULT_REFUSAL = "{state} latched{reason}: send reset first"
 
 
@@ -43,10 +52,14 @@ class Latch:
         was, self.state, self.reason = self.state, OK, ""
         return was
 
-    def admits(self, op: str) -> str | None:
-        """None when `op` may go ahead (not latched, or reset, or a repeated estop); else why
+    def admits(self, op: str, args: Mapping | None = None) -> str | None:
+        """None when `op` with arguments `args` may go ahead (not latched, or one of
+        PASS_WHILE_LATCHED, or an op of PASS_WHILE_LATCHED_WITH with those arguments); else why
         not, in this latch's wording."""
         if not self.latched or op in PASS_WHILE_LATCHED:
+            return None
+        need = PASS_WHILE_LATCHED_WITH.get(op)
+        if need and isinstance(args, Mapping) and all(args.get(k) == v for k, v in need.items()):
             return None
         return self.refusal.format(state=self.state,
                                    reason=f" ({self.reason})" if self.reason else "")

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from twin3d.physics import rig
+from twin3d.physics.control import dvf_critical_gain
 from twin3d.physics.excitations import band_limited_noise
 from twin3d.physics.structure import LinearModel, modal_analysis, storey_drift
 from twin3d.protocol.audit import AuditLog
@@ -106,9 +107,14 @@ class RigCore:
         # what a tracker should find: the frame with the actuator hung on it (coil open)
         self.truth_hz = modal_analysis(scene.carried(model)).frequencies_hz
         act = scene.data.actuator
+        # the DVF gain at which THIS structure (the truth it simulates, not the twin's model)
+        # goes unstable with its actuator: the interlocks refuse gains near it
+        self.dvf_critical_gain = (dvf_critical_gain(model, scene.actuator_params())
+                                  if act.installed else None)
         self.interlocks = Interlocks(scene.data.limits, scene.n_storeys,
                                      scene.data.crank.stroke_m,
-                                     act.floor if act.installed else None)
+                                     act.floor if act.installed else None,
+                                     dvf_critical_gain=self.dvf_critical_gain)
         self.block_samples = scene.data.sampling.block_samples
         self.start_ns = time.time_ns() if start_ns is None else start_ns
         self.seq = 0
@@ -137,12 +143,21 @@ class RigCore:
 
     # ---- inputs --------------------------------------------------------------------------
 
-    def command(self, payload: bytes | str, now: float) -> list[Ack | Trip]:
-        """One command from the wire: its acks (and an e-stop's trip). Never raises."""
+    def command(self, payload: bytes | str, now: float,
+                user: str | None = None) -> list[Ack | Trip]:
+        """One command from the wire: its acks (and an e-stop's trip). Never raises.
+
+        `user`: who sent it, as the broker knows it (the `cmd/<user>` topic level, which the
+        broker's ACL lets only that account write); a payload `user` that differs is
+        rejected. None: a wire with no broker identity (the serial line)."""
         try:
             cmd = decode_command(payload)
         except CommandError as e:
             return [self._bad(e, now, payload)]
+        if user is not None and cmd.user != user:
+            return [self._bad(CommandError("user", "differs from the broker account that "
+                                           "sent the command", got=cmd.user,
+                                           allowed=repr(user), cmd_id=cmd.id), now, payload)]
         self._audit("command", **json.loads(cmd.to_json()))
         events = self.interlocks.submit(cmd, now)
         self._record(events)
@@ -166,13 +181,18 @@ class RigCore:
         cmd = make_command(op, typed, user="serial", cmd_id=cmd_id, sent=now)
         return self.command(cmd.to_json(), now)
 
-    def heartbeat(self, payload: bytes | str, now: float) -> None:
+    def heartbeat(self, payload: bytes | str, now: float, user: str | None = None) -> None:
+        """`user`: from the `heartbeat/<user>` topic (the broker's identity); the payload's
+        own `user` then counts only when it agrees (None: trust the payload, serial-era)."""
         try:
             obj = json.loads(payload)
-            user = obj.get("user", "") if isinstance(obj, dict) else ""
+            said = obj.get("user", "") if isinstance(obj, dict) else ""
         except (ValueError, UnicodeDecodeError):
-            user = ""
-        self.interlocks.heartbeat(user if isinstance(user, str) else "", now)
+            said = ""
+        said = said if isinstance(said, str) else ""
+        if user is not None and said not in ("", user):
+            return  # a heartbeat claiming to be someone else keeps no lease alive
+        self.interlocks.heartbeat(user if user is not None else said, now)
 
     # ---- the step ------------------------------------------------------------------------
 

@@ -7,7 +7,15 @@ What a rig's firmware must do, whoever sends the commands (DESIGN.md section 5):
 - drift trip: a measured inter-storey drift above limits.drift_limit_m ramps the motor down at
   the fastest allowed rate and latches until `reset`;
 - e-stop: brakes at once (windings shorted) and latches until `reset`; while latched every
-  command but `reset` (and a repeated `estop`) is rejected;
+  command is rejected but those that only make the rig safer: `reset`, a repeated `estop`,
+  `stop` and `set_control strategy=off` (`twin3d.protocol.latch`);
+- every trip that stops the motor (drift, e-stop, watchdog) also switches the controller off
+  (gain 0), so a `reset` never re-arms the loop that tripped it;
+- control stability: a DVF gain above DVF_GAIN_MARGIN x the critical gain of the structure the
+  rig *is* (its own truth, not the twin's model) is rejected, whatever limits.max_dvf_gain says;
+- replay: a command must carry its sender's counter `n`, above the last `n` accepted from that
+  user (so a captured command cannot be replayed however many came after it), must not be sent
+  more than MAX_CLOCK_SKEW_S ahead of the rig's clock, and must not be older than its ttl;
 - lease: the first operator whose command is accepted holds the command lease; his commands and
   heartbeats keep it; another operator's commands are rejected while it is held (an e-stop is
   always obeyed, from anyone with operator rights);
@@ -23,16 +31,26 @@ reads a clock or touches the network, so every rule is tested without a rig.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, replace
 
-from twin3d.protocol.commands import (ACCEPTED, DONE, REJECTED, Ack, Command, CommandError,
-                                     check_args, limit_values)
+from twin3d.protocol.commands import (ACCEPTED, DONE, DVF_GAIN_MARGIN, REJECTED, Ack, Command,
+                                     CommandError, check_args, limit_values)
 from twin3d.protocol.latch import ESTOP, OK, TRIPPED, Latch
 
 STOPPED_RPM = 2.0  # below this the crank counts as stopped
 SPEED_TOLERANCE = (2.0, 0.02)  # done when |speed - target| <= max(2 rpm, 2 % of target)
-RECENT_IDS = 256  # ids remembered to reject a replayed or duplicated command
+RECENT_IDS = 256  # ids remembered to word a duplicated command as such (`n` stops replays)
+# How far ahead of the rig's clock a command's `sent` may be: clocks synced by NTP agree to
+# milliseconds, 5 s covers a badly synced laptop; further ahead would let a command (or a
+# captured one) stay valid for longer than its ttl says.
+MAX_CLOCK_SKEW_S = 5.0
+# Users whose last counter `n` is kept. An entry is only needed while some command it covers
+# could still be accepted: every such command is refused as expired once the rig's clock passes
+# its sent + ttl, so an entry is dropped (oldest first) only when that time has passed for all
+# the commands recorded under it; a table full of live entries refuses a new user instead.
+MAX_USERS = 1024
 UNLIMITED_OPS = ("estop", "reset")  # safety first: never refused for a flood
 
 
@@ -95,8 +113,15 @@ class Interlocks:
     FLOOD_LIMIT = 20  # commands let through in any FLOOD_WINDOW_S, over all users
     FLOOD_WINDOW_S = 1.0
 
-    def __init__(self, limits, n_storeys: int, stroke_m: float, actuator_floor: int | None = 1):
+    def __init__(self, limits, n_storeys: int, stroke_m: float, actuator_floor: int | None = 1,
+                 dvf_critical_gain: float | None = None):
+        """`dvf_critical_gain`: the DVF gain (A per m/s) at which the rig's own structure and
+        actuator go unstable (`twin3d.physics.control.dvf_critical_gain` on its truth); gains
+        above DVF_GAIN_MARGIN times it are refused. None: only limits.max_dvf_gain applies."""
         self.limits = limits
+        self.dvf_critical_gain = dvf_critical_gain
+        self.max_stable_gain = (DVF_GAIN_MARGIN * dvf_critical_gain
+                                if dvf_critical_gain is not None else None)
         self.lims = limit_values(limits, n_storeys)
         self.actuator_floor = actuator_floor
         self.latch = Latch()  # e-stop or drift trip, until reset
@@ -108,6 +133,9 @@ class Interlocks:
         self.counters = Counters()
         self._pending: _Pending | None = None
         self._recent: list[str] = []
+        # user -> (last counter n, the latest sent + ttl of the commands recorded): insertion
+        # order is refresh order, oldest first
+        self._counters: dict[str, tuple[int, float]] = {}
         # times of the commands let through the flood gate, oldest first: at most FLOOD_LIMIT,
         # since refused ones are not kept (the state stays bounded however long a flood lasts)
         self._gate: deque[float] = deque()
@@ -138,7 +166,11 @@ class Interlocks:
             return [self._ack(cmd, REJECTED, now, reason=(
                 f"command flood: more than {self.FLOOD_LIMIT} commands in "
                 f"{self.FLOOD_WINDOW_S:g} s (this one refused)"))]
-        reason = self._refusal(cmd, now)
+        reason = self._replay_refusal(cmd, now)
+        if not reason:
+            self._record_counter(cmd)
+            # recorded even when refused below: a refused command must not become good later
+            reason = self._refusal(cmd, now)
         if reason:
             self.counters.rejected += 1
             return [self._ack(cmd, REJECTED, now, reason=reason)]
@@ -168,19 +200,49 @@ class Interlocks:
         gate.append(now)
         return False
 
-    def _refusal(self, cmd: Command, now: float) -> str:
+    def _replay_refusal(self, cmd: Command, now: float) -> str:
+        """Why `cmd` is not a fresh command from its sender (duplicate, from the future,
+        expired, replayed or out of order), or ""."""
         if cmd.id in self._recent:
             return f"duplicate id {cmd.id}"
+        if cmd.n is None:
+            return "no command counter n: every command carries its sender's counter"
+        if cmd.sent > now + MAX_CLOCK_SKEW_S:
+            return (f"sent {cmd.sent - now:.2f} s in the future by the rig's clock, more than "
+                    f"the allowed clock skew {MAX_CLOCK_SKEW_S:g} s")
         if cmd.expired(now):
             return (f"expired: sent {now - cmd.sent:.2f} s ago, time-to-live "
                     f"{cmd.ttl_s:g} s")
+        last = self._counters.get(cmd.user)
+        if last is not None and cmd.n <= last[0]:
+            return (f"replayed or out-of-order command: n {cmd.n} not above the last from "
+                    f"{cmd.user}, {last[0]}")
+        if last is None and len(self._counters) >= MAX_USERS:
+            self._drop_stale_counters(now)
+            if len(self._counters) >= MAX_USERS:
+                return (f"too many users with live commands ({MAX_USERS}): the rig cannot "
+                        f"remember another user's counter until one of theirs expires")
+        return ""
+
+    def _record_counter(self, cmd: Command) -> None:
+        old = self._counters.pop(cmd.user, None)
+        until = cmd.sent + cmd.ttl_s
+        self._counters[cmd.user] = (cmd.n, until if old is None else max(until, old[1]))
+
+    def _drop_stale_counters(self, now: float) -> None:
+        """Forget the users all of whose recorded commands have expired (any replay of them
+        is refused as expired anyway)."""
+        for user in [u for u, (_, until) in self._counters.items() if now > until]:
+            del self._counters[user]
+
+    def _refusal(self, cmd: Command, now: float) -> str:
         try:
             check_args(cmd.op, cmd.args, self.lims, cmd.id)
         except CommandError as e:
             return str(e)
         if cmd.op == "estop":
             return ""  # always obeyed
-        latched = self.latch.admits(cmd.op)
+        latched = self.latch.admits(cmd.op, cmd.args)
         if latched:
             return latched
         live = now - self.lease_seen <= self.limits.heartbeat_timeout_s
@@ -201,7 +263,18 @@ class Interlocks:
                 return f"args.floor: the actuator is on floor {self.actuator_floor} (got {floor})"
             if "gain" not in cmd.args:
                 return "args.gain: dvf needs a gain"
+            gain, bound = float(cmd.args["gain"]), self.max_stable_gain
+            if bound is not None and gain > bound:
+                return (f"args.gain: DVF gain {gain:g} A/(m/s) above the rig's stability bound "
+                        f"{bound:.4g} A/(m/s) ({DVF_GAIN_MARGIN:g} x its critical gain "
+                        f"{self.dvf_critical_gain:.4g} A/(m/s), a gain margin of "
+                        f"{-20 * math.log10(DVF_GAIN_MARGIN):.0f} dB)")
         return ""
+
+    def _control_off(self) -> None:
+        """A trip that stops the motor also switches the controller off: a `reset` must not
+        re-arm the loop that may have caused the trip."""
+        self.drive = replace(self.drive, control="off", gain=0.0)
 
     def _remember(self, cmd_id: str) -> None:
         self._recent.append(cmd_id)
@@ -242,6 +315,7 @@ class Interlocks:
         acks = self._start_motion(cmd, now, 0.0)
         self.latch.engage(f"e-stop by {cmd.user}", ESTOP)
         self.drive = replace(self.drive, brake=True, speed_rpm=0.0)
+        self._control_off()
         self.counters.trips += 1
         return acks + [self._ack(cmd, ACCEPTED, now),
                        Trip("estop", now, f"e-stop by {cmd.user}", user=cmd.user)]
@@ -301,6 +375,7 @@ class Interlocks:
                 self.latch.engage(msg, TRIPPED)
                 self.drive = replace(self.drive, speed_rpm=0.0,
                                      ramp_rpm_per_s=self.limits.max_accel_rpm_per_s)
+                self._control_off()
                 self.counters.trips += 1
                 events.append(Trip("drift", now, msg, value=float(drift_m), limit=limit))
                 events += self._finish_pending(now, "tripped")
@@ -312,6 +387,7 @@ class Interlocks:
                        f"{now - self.lease_seen:.1f} s, ramping the motor down")
                 self.drive = replace(self.drive, speed_rpm=0.0,
                                      ramp_rpm_per_s=self.limits.max_accel_rpm_per_s)
+                self._control_off()
                 self.counters.trips += 1
                 events.append(Trip("watchdog", now, msg, user=lapsed))
                 events += self._finish_pending(now, "watchdog")

@@ -161,8 +161,8 @@ class MotorPanel(Entity):
     def _show_latch(self) -> None:
         W.set_button_text(self.estop_button, "E-STOP\nLATCHED" if self.latched else "E-STOP")
         self.estop_button.color = W.ESTOP.tint(0.15) if self.latched else W.ESTOP
-        for b in (self.stop_button, self._track):
-            b.disabled = self.latched
+        self.stop_button.disabled = self.latch.admits("stop") is not None  # stop: always
+        self._track.disabled = self.latched
         self.reset_button.color = W.BUTTON.tint(0.1) if self.latched else W.FIELD
 
     def _grab(self) -> None:
