@@ -2,12 +2,12 @@
 
 `twin3d demo` and the `sim` source run the simulated rig in a thread behind exactly the wire
 protocol a real rig speaks on a broker: T3D1 blocks on `data`, retained `meta` and `state`, JSON
-commands on `cmd`, `ack`, `heartbeat`, and the `state` last will. `LoopbackLink` has the
+commands on `cmd/<user>`, `ack`, `heartbeat/<user>`, and the `state` last will. `LoopbackLink` has the
 interface of `twin3d.io.mqtt_link.MqttLink` (start, stop, connected, publish, subscribe, get,
 drain, counters), so the rig transport and the MQTT source run unchanged on either. Payloads
 are bytes, as on a socket; nothing is shared between the two sides but those bytes.
 
-Topic filters are exact topics or end in `/#`; retained messages are delivered on subscribe;
+Topic filters use MQTT's `+` (one level) and a final `#`; retained messages are delivered on subscribe;
 `kill()` drops a link without a clean disconnect, which publishes its will (a rig that died).
 """
 
@@ -21,11 +21,14 @@ from twin3d.io.mqtt_link import LinkCounters, Message, Will
 
 
 def _matches(topic_filter: str, topic: str) -> bool:
-    if topic_filter == "#":
-        return True
-    if topic_filter.endswith("/#"):
-        return topic.startswith(topic_filter[:-1]) or topic == topic_filter[:-2]
-    return topic == topic_filter
+    """MQTT filter matching: `+` is one level, a final `#` the rest (or nothing)."""
+    f_levels, t_levels = topic_filter.split("/"), topic.split("/")
+    for i, f in enumerate(f_levels):
+        if f == "#" and i == len(f_levels) - 1:
+            return True
+        if i >= len(t_levels) or (f != "+" and f != t_levels[i]):
+            return False
+    return len(f_levels) == len(t_levels)
 
 
 class LoopbackBus:

@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import paho.mqtt.client as mqtt
 
@@ -49,6 +50,46 @@ class Topics:
     @classmethod
     def for_rig(cls, rig_id: str = DEFAULT_RIG_ID) -> Topics:
         return cls(*(topic(rig_id, n) for n in TOPIC_NAMES))
+
+    # Identity comes from the broker, not from the payload: each operator publishes commands
+    # on `cmd/<user>` and heartbeats on `heartbeat/<user>`, and the broker's ACL lets an account
+    # write only its own (io/broker_config.py). The rig subscribes to `cmd/+`, `heartbeat/+`.
+    def cmd_of(self, user: str) -> str:
+        return f"{self.cmd}/{user}"
+
+    def heartbeat_of(self, user: str) -> str:
+        return f"{self.heartbeat}/{user}"
+
+    @property
+    def cmd_filter(self) -> str:
+        return f"{self.cmd}/+"
+
+    @property
+    def heartbeat_filter(self) -> str:
+        return f"{self.heartbeat}/+"
+
+    @staticmethod
+    def user_in(topic_: str, base: str) -> str | None:
+        """The user level of `base/<user>`, or None when `topic_` is not one."""
+        if not topic_.startswith(base + "/"):
+            return None
+        user = topic_[len(base) + 1:]
+        return user if user and "/" not in user else None
+
+
+def redact_url(url: str) -> str:
+    """A URL fit to print or store: any `user:password@` loses the password (`user:***@`).
+    Every source URL echoed in JSON, logs or a recording's meta.json goes through this."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable url>"
+    if "@" not in parts.netloc:
+        return url
+    creds, _, hostpart = parts.netloc.rpartition("@")
+    user, colon, _ = creds.partition(":")
+    netloc = f"{user}{':***' if colon else ''}@{hostpart}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def parse_hostport(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
@@ -137,12 +178,18 @@ class MqttLink:
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                         client_id=client_id or f"twin3d-{uuid.uuid4().hex[:12]}",
                         protocol=mqtt.MQTTv311)
+        self.username = username
+        self._ssl: ssl.SSLContext | None = None
         if username is not None:
             c.username_pw_set(username, password)
         if tls is not None:
-            c.tls_set(ca_certs=tls.ca_certs, certfile=tls.certfile, keyfile=tls.keyfile,
-                      cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            ctx = ssl.create_default_context(cafile=tls.ca_certs)
+            if tls.certfile:
+                ctx.load_cert_chain(tls.certfile, tls.keyfile)
+            ctx.check_hostname = not tls.insecure
+            c.tls_set_context(ctx)
             c.tls_insecure_set(tls.insecure)
+            self._ssl = ctx
         if will is not None:
             c.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
         c.reconnect_delay_set(min_delay=min_backoff, max_delay=max_backoff)
@@ -224,7 +271,7 @@ class MqttLink:
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self.counters.connect_failures += 1
-            self.last_error = f"broker refused the connection: {reason_code}"
+            self.last_error = refusal_text(str(reason_code), self.username)
             return
         self.counters.connects += 1
         with self._lock:
@@ -235,13 +282,19 @@ class MqttLink:
 
     def _on_connect_fail(self, client, userdata) -> None:
         self.counters.connect_failures += 1
-        self.last_error = f"cannot reach the broker at {self.host}:{self.port}"
+        # paho does not hand us the exception: find out what failed (DNS, TCP or TLS)
+        self.last_error = diagnose(self.host, self.port, self._ssl)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if self._connected.is_set():
+        was_connected = self._connected.is_set()
+        if was_connected:
             self.counters.disconnects += 1
         self._connected.clear()
-        if reason_code != 0:
+        # after a refused CONNACK the refusal (say, bad password) is the news, not the close
+        if reason_code != 0 and was_connected:
+            self.last_error = f"disconnected from {self.host}:{self.port}: {reason_code}"
+        elif reason_code != 0 and not self.last_error.startswith(("authentication refused",
+                                                                  "broker refused")):
             self.last_error = f"disconnected from {self.host}:{self.port}: {reason_code}"
 
     def _on_message(self, client, userdata, msg) -> None:
@@ -252,5 +305,49 @@ class MqttLink:
         self.counters.overflows = self._queue.overflows
 
 
-__all__ = ["MqttLink", "Message", "Will", "Tls", "Topics", "topic", "parse_hostport",
+def refusal_text(reason: str, username: str | None) -> str:
+    """A CONNACK refusal in words: authentication is told apart from the rest."""
+    low = reason.lower()
+    if "user name or password" in low or "bad user" in low:
+        return (f"authentication refused by the broker: bad user name or password "
+                f"(user {username!r})" if username else
+                "authentication refused by the broker: it needs a user name and password")
+    if "not authori" in low:
+        return (f"authentication refused by the broker: not authorised "
+                f"(user {username!r})" if username else
+                "authentication refused by the broker: not authorised (anonymous clients "
+                "refused; give a user name and password)")
+    return f"broker refused the connection: {reason}"
+
+
+def diagnose(host: str, port: int, ctx: ssl.SSLContext | None, timeout: float = 3.0) -> str:
+    """Why a connection to host:port fails: unknown host, refused, unreachable, or TLS."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        return f"unknown host {host!r} (DNS: {e.strerror or e})"
+    except (OSError, UnicodeError) as e:
+        return f"unknown host {host!r} ({e})"
+    try:
+        sock = socket.create_connection(infos[0][4][:2], timeout=timeout)
+    except ConnectionRefusedError:
+        return f"connection refused by {host}:{port} (no broker listening there)"
+    except TimeoutError:
+        return f"{host}:{port} unreachable (connect timed out)"
+    except OSError as e:
+        return f"{host}:{port} unreachable ({e.strerror or e})"
+    try:
+        if ctx is not None:
+            try:
+                ctx.wrap_socket(sock, server_hostname=host).close()
+            except ssl.SSLError as e:
+                return f"TLS failure with {host}:{port}: {e.reason or e}"
+            except (OSError, ValueError) as e:
+                return f"TLS failure with {host}:{port}: {e}"
+    finally:
+        sock.close()
+    return f"no MQTT connection to {host}:{port} (the connection was dropped)"
+
+
+__all__ = ["redact_url", "refusal_text", "diagnose", "MqttLink", "Message", "Will", "Tls", "Topics", "topic", "parse_hostport",
            "DEFAULT_RIG_ID", "DEFAULT_PORT", "ROOT", "TOPIC_NAMES", "LinkCounters"]

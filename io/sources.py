@@ -1,7 +1,7 @@
 """Open a source URL as one uniform ingest object.
 
     mqtt://host[:port][/rig_id]          a rig on a broker (mqtts:// with ?ca=FILE for TLS;
-                                         credentials from TWIN3D_MQTT_USER / TWIN3D_MQTT_PASS)
+                                         credentials from TWIN3D_MQTT_USER / TWIN3D_MQTT_PASSWORD)
     serial:///dev/ttyX[?baud=N]          a rig speaking `$D/$M` lines
     replay:PATH[?speed=X]                a recording folder, at X times real time (0: flat out)
     tcp://host:port                      T3D1 blocks back to back on a raw TCP stream

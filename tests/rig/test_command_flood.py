@@ -94,9 +94,9 @@ def test_a_command_flood_is_refused_answered_and_survived(broker, tmp_path, wait
         t_flood = time.time()
         for k, cid in enumerate(ids):
             cmd = make_command("set_speed", {"rpm": 60.0 + k % 60}, user="flooder", cmd_id=cid)
-            flooder.publish(topics.cmd, cmd.to_json(), qos=1)
+            flooder.publish(topics.cmd_of("flooder"), cmd.to_json(), qos=1)
         estop = make_command("estop", user="flooder", cmd_id=f"estop-{rig_id}")
-        flooder.publish(topics.cmd, estop.to_json(), qos=1)
+        flooder.publish(topics.cmd_of("flooder"), estop.to_json(), qos=1)
         t_estop = time.time()
 
         def status_now():

@@ -143,8 +143,8 @@ def test_estop_latches_until_reset(watcher, cmd, wait_until):
 def test_bad_command_json_is_rejected_counted_and_survived(rig, watcher, wait_until):
     link = watcher.link
     before = watcher.state["counters"]["bad_commands"]
-    link.publish(watcher.topics.cmd, b"{not json", qos=1)
-    link.publish(watcher.topics.cmd, json.dumps({"id": "bad-1", "op": "fly", "user": "alice",
+    link.publish(watcher.topics.cmd_of("alice"), b"{not json", qos=1)
+    link.publish(watcher.topics.cmd_of("alice"), json.dumps({"id": "bad-1", "op": "fly", "user": "alice",
                                                  "sent": time.time()}), qos=1)
     assert watcher.until(wait_until, lambda: sum(
         a["status"] == "rejected" and "bad command" in a.get("reason", "")

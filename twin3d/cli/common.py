@@ -142,15 +142,61 @@ def window_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def credentials(text: str | None, what: str) -> tuple[str | None, str | None]:
-    if text is None:
-        text = os.environ.get("TWIN3D_MQTT_AUTH")
-    if not text:
+PASSWORD_ENV = "TWIN3D_MQTT_PASSWORD"
+USER_ENV = "TWIN3D_MQTT_USER"
+
+
+def read_password_file(path: str, what: str) -> str:
+    """The first line of FILE (a password never travels on the command line, where
+    /proc/PID/cmdline shows it to every user of the machine)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            pw = f.readline().rstrip("\r\n")
+    except OSError as e:
+        raise UsageError(f"twin3d: {what}: cannot read {path!r} ({e.strerror or e})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"twin3d: {what}: {path!r} is not UTF-8 text") from None
+    if not pw:
+        raise UsageError(f"twin3d: {what}: {path!r} holds no password on its first line")
+    return pw
+
+
+def credentials(user: str | None, password_file: str | None = None,
+                what: str = "--auth") -> tuple[str | None, str | None]:
+    """(user, password) for the broker. The user comes from `--auth USER` (or env
+    TWIN3D_MQTT_USER); the password from `--password-file FILE` or env TWIN3D_MQTT_PASSWORD,
+    never from argv: a `user:password` on the command line is refused."""
+    if user is not None and ":" in user:
+        raise UsageError(f"twin3d: {what} takes a user name only (got {user.split(':')[0]!r}:...);"
+                         f" pass the password with --password-file FILE or env {PASSWORD_ENV}")
+    if user is None:
+        user = os.environ.get(USER_ENV) or None
+    if not user:
+        if password_file:
+            raise UsageError(f"twin3d: --password-file needs a user name ({what} USER)")
         return None, None
-    user, colon, password = text.partition(":")
-    if not colon or not user:
-        raise UsageError(f"twin3d: {what} must be user:password (got {text.split(':')[0]!r}:...)")
-    return user, password
+    if any(ord(ch) < 32 or ch in "+#/" for ch in user) or len(user) > 64:
+        raise UsageError(f"twin3d: {what}: user name must be 1..64 characters, no / + # or "
+                         f"control characters (got {user!r})")
+    if password_file:
+        return user, read_password_file(password_file, "--password-file")
+    return user, os.environ.get(PASSWORD_ENV)
+
+
+def mqtt_options(sp: argparse.ArgumentParser) -> None:
+    """The broker client options every MQTT command shares (rig, cmd, replay --mqtt)."""
+    sp.add_argument("--auth", metavar="USER",
+                    help=f"broker user name (or env {USER_ENV}); the password comes from "
+                         f"--password-file or env {PASSWORD_ENV}, never from the command line")
+    sp.add_argument("--password-file", metavar="FILE",
+                    help="file whose first line is the broker password")
+    sp.add_argument("--tls-ca", help="CA certificate: connect with TLS")
+
+
+def mqtt_client_args(args) -> dict:
+    """username, password, tls for an MqttLink from the shared options."""
+    user, password = credentials(args.auth, args.password_file)
+    return {"username": user, "password": password, "tls": tls_options(args.tls_ca)}
 
 
 def tls_options(ca: str | None):

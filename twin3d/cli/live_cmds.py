@@ -7,7 +7,8 @@ import math
 import time
 from pathlib import Path
 
-from twin3d.cli.common import UsageError, emit, new_folder, number, out_file
+from twin3d.cli.common import (UsageError, emit, mqtt_client_args, mqtt_options, new_folder,
+                               number, out_file)
 
 WEEK_S = 7 * 86400.0
 
@@ -28,8 +29,25 @@ def _reachable(ingest, timeout: float, cmd: str) -> None:
     link = getattr(ingest, "link", None)
     wait = getattr(link, "wait_connected", None)
     if wait is not None and not wait(timeout):
-        raise UsageError(f"twin3d {cmd}: --source: cannot reach the broker for {ingest.url} "
-                         f"({link.last_error or 'no answer'})")
+        raise UsageError(f"twin3d {cmd}: --source: no connection to the broker for "
+                         f"{_shown(ingest.url)} ({link.last_error or 'no answer'})")
+
+
+def _shown(url: str) -> str:
+    """A source URL as printed or stored: never with a password (twin3d.io.mqtt_link)."""
+    from twin3d.io.mqtt_link import redact_url
+
+    return redact_url(url)
+
+
+def _trust(ingest) -> str | None:
+    """What backs the rig's acks and state (None for a source without them)."""
+    link = getattr(ingest, "link", None)
+    if link is None or not hasattr(link, "publish"):
+        return None
+    from twin3d.live.command_channel import link_trust
+
+    return link_trust(link)
 
 
 def _none_if_nan(values) -> list:
@@ -54,12 +72,14 @@ def _monitor(feed, seconds: float, progress) -> dict:
     feed.settle()
     st = feed.step()
     c = st.counters
-    return {"source": ingest.url, "seconds": seconds, "status": ingest.status,
+    link_error = getattr(getattr(ingest, "link", None), "last_error", "")
+    return {"source": _shown(ingest.url), "seconds": seconds, "status": ingest.status,
+            "trust": _trust(ingest),
             "estimator": feed.mode, **{k: c[k] for k in c},
             "latency_ms_p50": feed.latency_ms(50), "latency_ms_p99": feed.latency_ms(99),
             "frequencies_hz": _none_if_nan(st.tracked_hz),
             "model_frequencies_hz": [round(f, 4) for f in st.model_hz],
-            "alarm": st.alarm, "last_error": ingest.last_error,
+            "alarm": st.alarm, "last_error": ingest.last_error or link_error or "",
             "floor_disp_m": st.floor_disp_m.tolist(), "speed_rpm": st.speed_rpm}
 
 
@@ -95,7 +115,7 @@ def cmd_record(args) -> int:
     if args.out.exists() and (args.out / "blocks.t3d").exists():
         raise UsageError(f"twin3d record: --out {args.out} already holds a recording "
                          "(choose a new folder)")
-    rec = Recorder(args.out, {"source": args.source, "scene": scene.data.name})
+    rec = Recorder(args.out, {"source": _shown(args.source), "scene": scene.data.name})
     meta_written = None
     end = time.monotonic() + args.seconds if args.seconds else math.inf
     interrupted = False
@@ -105,7 +125,7 @@ def cmd_record(args) -> int:
             ingest.wait(0.05)
             items = ingest.poll()
             if ingest.meta_raw is not None and ingest.meta_raw is not meta_written:
-                rec.write_meta({**ingest.meta_raw, "source": args.source,
+                rec.write_meta({**ingest.meta_raw, "source": _shown(args.source),
                                 "scene": scene.data.name})
                 meta_written = ingest.meta_raw
             for it in items:
@@ -118,7 +138,7 @@ def cmd_record(args) -> int:
     finally:
         ingest.stop()
         rec.close()
-    out = {"out": str(args.out), "source": args.source, "blocks": rec.blocks,
+    out = {"out": str(args.out), "source": _shown(args.source), "blocks": rec.blocks,
            "bytes": rec.bytes, "events": rec.events, "interrupted": interrupted,
            **{k: v for k, v in ingest.counters.items() if k != "blocks"},
            "last_error": ingest.last_error}
@@ -183,11 +203,11 @@ def _republish(args) -> dict:
     src = ReplaySource(f"replay:{args.dir}", str(args.dir), args.speed)
     rec = src.recording
     topics = Topics.for_rig(args.rig_id)
-    link = MqttLink(host, port).start()
+    link = MqttLink(host, port, **mqtt_client_args(args)).start()
     try:
         if not link.wait_connected(10):
-            raise UsageError(f"twin3d replay: --mqtt: no broker answered at {host}:{port} "
-                             f"({link.last_error})")
+            raise UsageError(f"twin3d replay: --mqtt: no connection to the broker at "
+                             f"{host}:{port} ({link.last_error or 'no answer'})")
         if rec.meta:
             link.publish(topics.meta, json.dumps(rec.meta), qos=1, retain=True)
         src.start()
@@ -229,5 +249,6 @@ def register(add) -> None:
                    help="x real time, 0..1000 (0: as fast as possible)")
     p.add_argument("--mqtt", metavar="HOST:PORT", help="republish on twin3d/<rig>/data")
     p.add_argument("--rig-id", default="rig1", help="rig id for --mqtt topics")
+    mqtt_options(p)
     p.add_argument("--export", choices=("csv", "npz"), help="write the samples to --out")
     p.add_argument("--out", type=out_file, help="file for --export")

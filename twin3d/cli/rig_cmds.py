@@ -12,8 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from twin3d.cli.common import (UsageError, credentials, emit, hostport, new_folder, number,
-                               tls_options, topic_level)
+from twin3d.cli.common import (UsageError, emit, hostport, mqtt_client_args, mqtt_options,
+                               new_folder, number, topic_level)
 
 EXIT_REJECTED, EXIT_TIMEOUT = 3, 4
 
@@ -40,9 +40,9 @@ def cmd_rig(args) -> int:
         raise UsageError(f"twin3d rig: --truth: {e}") from None
     if args.mqtt is not None:
         host, port = hostport(args.mqtt, "--mqtt")
-        user, password = credentials(args.auth, "--auth")
-        transport = MqttTransport.connect(host, port, args.rig_id, user, password,
-                                          tls_options(args.tls_ca))
+        client = mqtt_client_args(args)
+        transport = MqttTransport.connect(host, port, args.rig_id, client["username"],
+                                          client["password"], client["tls"])
         where = f"mqtt://{host}:{port} topics twin3d/{args.rig_id}/"
         if not transport.wait_ready(args.connect_timeout):
             err = transport.link.last_error or "no answer"
@@ -85,6 +85,9 @@ def _check_serial_link_path(path: str) -> None:
 def _parse_target(text: str) -> tuple[str, str]:
     if text.startswith("mqtt://"):
         return "mqtt", text[len("mqtt://"):].rstrip("/")
+    if text.startswith("mqtts://"):
+        raise UsageError("twin3d cmd: --target mqtts:// is not a scheme here; use "
+                         "mqtt://HOST:PORT with --tls-ca FILE")
     if text.startswith("serial://"):
         return "serial", text[len("serial://"):]
     raise UsageError(f"twin3d cmd: --target must be mqtt://HOST:PORT or serial://PATH "
@@ -98,6 +101,16 @@ def cmd_cmd(args) -> int:
     from twin3d.scenefile.records import load_scene
 
     kind, where = _parse_target(args.target)
+    if kind == "mqtt" and "@" in where:
+        url_user, colon, _ = where.rpartition("@")[0].partition(":")
+        if colon:
+            raise UsageError("twin3d cmd: --target: a password in the URL is refused (it would "
+                             "show in the process list); use mqtt://USER@HOST:PORT with "
+                             "--password-file FILE or env TWIN3D_MQTT_PASSWORD")
+        if args.auth not in (None, url_user):
+            raise UsageError(f"twin3d cmd: --target user {url_user!r} differs from --auth "
+                             f"{args.auth!r}")
+        args.auth, where = url_user, where.rpartition("@")[2]
     if not 0 < args.timeout <= 3600:
         raise UsageError(f"twin3d cmd: --timeout out of range (got {args.timeout:g}, "
                          "allowed 0..3600 s)")
@@ -105,15 +118,23 @@ def cmd_cmd(args) -> int:
         cmd_args = parse_cli_args(args.op, args.args)
     except CommandError as e:
         raise UsageError(f"twin3d cmd: {e}") from None
-    user = args.user or getpass.getuser()
+    client = mqtt_client_args(args) if kind == "mqtt" else {}
+    login = client.get("username")
+    if login and args.user not in (None, login):
+        # the broker knows us as `login`: the rig takes the user from the topic we may write
+        raise UsageError(f"twin3d cmd: --user {args.user!r} differs from the broker account "
+                         f"{login!r} (the rig takes the operator from the broker account)")
+    user = args.user or login or getpass.getuser()
     cmd = make_command(args.op, cmd_args, user=user, ttl_s=args.ttl)
     scene = load_scene(args.scene)
-    wire = _mqtt_wire(args, where) if kind == "mqtt" else _serial_wire(where)
+    wire = _mqtt_wire(args, where, client) if kind == "mqtt" else _serial_wire(where)
     audit = AuditLog("twin", rig_id=args.rig_id)
     result = run_command(CommandChannel(wire, scene, user, audit), cmd, timeout_s=args.timeout,
                          wait_done=not args.no_wait, hold_s=args.hold or 0.0,
                          check=not args.no_check)
     audit.close()
+    if kind == "mqtt":
+        result["trust"] = wire.trust
     status = result.get("status")
     if args.json:
         emit(result)
@@ -123,16 +144,14 @@ def cmd_cmd(args) -> int:
     return {"rejected": EXIT_REJECTED, "timeout": EXIT_TIMEOUT}.get(status, 0)
 
 
-def _mqtt_wire(args, where: str):
+def _mqtt_wire(args, where: str, client: dict):
     """The rig's command topics (--rig-id) on a broker link of our own, not yet started."""
     from twin3d.io.mqtt_link import MqttLink, Topics
     from twin3d.live.command_channel import MqttWire
 
     host, port = hostport(where, "--target")
-    user, password = credentials(args.auth, "--auth")
     topics = Topics.for_rig(args.rig_id)
-    link = MqttLink(host, port, username=user, password=password, tls=tls_options(args.tls_ca),
-                    subscriptions=MqttWire.subscriptions(topics))
+    link = MqttLink(host, port, **client, subscriptions=MqttWire.subscriptions(topics))
     return MqttWire(link, topics)
 
 
@@ -146,37 +165,61 @@ def _serial_wire(path: str):
 
 # ---- twin3d broker-config -----------------------------------------------------------------
 
-def _pairs(values: list[str], flag: str) -> list[tuple[str, str]]:
-    out = []
-    for v in values:
-        user, colon, password = v.partition(":")
+def _read_passwords(path) -> dict[str, str]:
+    """`user:password` lines (blank lines and # comments skipped)."""
+    out: dict[str, str] = {}
+    if path is None:
+        return out
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"twin3d broker-config: --passwords: cannot read {str(path)!r} "
+                         f"({getattr(e, 'strerror', None) or e})") from None
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        user, colon, password = line.partition(":")
         if not colon or not user or not password:
-            raise UsageError(f"twin3d broker-config: {flag} must be user:password "
-                             f"(got {user!r}:...)")
-        out.append((user, password))
+            raise UsageError(f"twin3d broker-config: --passwords line {n}: expected "
+                             "user:password")
+        out[user] = password
     return out
+
+
+def _names(values: list[str], flag: str) -> list[str]:
+    for v in values:
+        if ":" in v:
+            raise UsageError(f"twin3d broker-config: {flag} takes a name only (got "
+                             f"{v.split(':')[0]!r}:...); put passwords in --passwords FILE "
+                             "(user:password lines) or let broker-config generate them")
+    return list(values)
 
 
 def cmd_broker_config(args) -> int:
     from twin3d.io.broker_config import BrokerConfigError, write_config
 
-    operators = _pairs(args.operator, "--operator")
+    operators = _names(args.operator, "--operator")
     if not operators:
-        raise UsageError("twin3d broker-config: at least one --operator user:password is needed")
+        raise UsageError("twin3d broker-config: at least one --operator USER is needed")
     tls = (args.tls_ca, args.tls_cert, args.tls_key)
     if any(tls) and not all(tls):
         raise UsageError("twin3d broker-config: TLS needs all of --tls-ca, --tls-cert, --tls-key")
+    given = _read_passwords(args.passwords)
     try:
         files = write_config(args.out, operators=operators,
-                             viewers=_pairs(args.viewer, "--viewer"),
-                             rigs=_pairs(args.rig, "--rig"), port=args.port, bind=args.bind,
+                             viewers=_names(args.viewer, "--viewer"),
+                             rigs=_names(args.rig, "--rig"), passwords=given,
+                             port=args.port, bind=args.bind,
                              tls=tls if all(tls) else None, run_as=args.run_as)
     except BrokerConfigError as e:
         raise UsageError(f"twin3d broker-config: {e}") from None
     if args.json:
-        emit({k: str(v) for k, v in files.items()})
+        emit({k: (str(v) if not isinstance(v, list) else v) for k, v in files.items()})
     else:
         print(f"wrote {files['config']}; start with: mosquitto -c {files['config']}")
+        if files.get("generated"):
+            print(f"generated passwords for {', '.join(files['generated'])} in "
+                  f"{files['generated_file']} (0600; hand them out, then delete it)")
     return 0
 
 
@@ -193,17 +236,18 @@ def register(add) -> None:
     r.add_argument("--ambient", type=number(0.0, 10.0), default=0.02,
                    help="ambient table rms, m/s^2 (0..10)")
     r.add_argument("--seed", type=number(0, 2**32 - 1, integer=True), default=0)
-    r.add_argument("--auth", help="user:password for the broker (or env TWIN3D_MQTT_AUTH)")
-    r.add_argument("--tls-ca", help="CA certificate: connect with TLS")
+    mqtt_options(r)
     r.add_argument("--connect-timeout", type=number(0.0, 600.0, lo_open=True), default=10.0)
 
     c = add("cmd", cmd_cmd, "send one command through the twin's checks; prints the ack")
     c.add_argument("op", help="set_speed, stop, estop, reset, set_stroke, set_control, "
                    "start_recording, stop_recording")
     c.add_argument("args", nargs="*", metavar="KEY=VALUE")
-    c.add_argument("--target", required=True, help="mqtt://HOST:PORT or serial://PATH")
+    c.add_argument("--target", required=True,
+                   help="mqtt://[USER@]HOST:PORT or serial://PATH (no password in the URL)")
     c.add_argument("--rig-id", type=topic_level, default="rig1")
-    c.add_argument("--user", help="operator name (default: the login name)")
+    c.add_argument("--user", help="operator name (default: the broker account given with "
+                   "--auth, else the login name); must match the broker account")
     c.add_argument("--timeout", type=number(0.0, 3600.0, lo_open=True), default=10.0,
                    help="s to wait for the final ack")
     c.add_argument("--ttl", type=number(0.0, 3600.0, lo_open=True), default=5.0,
@@ -213,16 +257,22 @@ def register(add) -> None:
                    help="keep the lease (heartbeats) this many s after the ack")
     c.add_argument("--no-check", action="store_true",
                    help="skip the twin's dry run (the rig still enforces its interlocks)")
-    c.add_argument("--auth", help="user:password for the broker (or env TWIN3D_MQTT_AUTH)")
-    c.add_argument("--tls-ca", help="CA certificate: connect with TLS")
+    mqtt_options(c)
 
     b = add("broker-config", cmd_broker_config,
             "write a mosquitto configuration for a LAN: password file, ACL, TLS")
     b.add_argument("--out", required=True, type=new_folder, help="folder to write into")
-    b.add_argument("--operator", action="append", default=[], metavar="USER:PASS")
-    b.add_argument("--viewer", action="append", default=[], metavar="USER:PASS")
-    b.add_argument("--rig", action="append", default=[], metavar="USER:PASS",
-                   help="account for a rig process (writes data/meta/state/ack)")
+    b.add_argument("--operator", action="append", default=[], metavar="USER",
+                   help="operator account: reads twin3d/#, writes only twin3d/+/cmd/USER and "
+                        "twin3d/+/heartbeat/USER")
+    b.add_argument("--viewer", action="append", default=[], metavar="USER",
+                   help="read-only account")
+    b.add_argument("--rig", action="append", default=[], metavar="RIG_ID",
+                   help="rig account, named as the rig id: writes only twin3d/RIG_ID/"
+                        "{data,meta,state,ack}")
+    b.add_argument("--passwords", metavar="FILE",
+                   help="user:password lines; accounts not in it get a generated password, "
+                        "written to OUT/generated-passwords (0600)")
     b.add_argument("--port", type=int, help="default 8883 with TLS, else 1883")
     b.add_argument("--bind", default="0.0.0.0", help="listener address")
     b.add_argument("--tls-ca")

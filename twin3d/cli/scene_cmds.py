@@ -56,6 +56,7 @@ def cmd_run(args) -> int:
     from twin3d.view.app import run_scene
     from twin3d.scenefile.profiles import load_user_scene
 
+    from twin3d.io.mqtt_link import redact_url
     from twin3d.protocol.audit import AuditLog
     from twin3d.live.sources import open_source
     from twin3d.live.live_feed import LiveFeed
@@ -66,7 +67,8 @@ def cmd_run(args) -> int:
     except (ValueError, FileNotFoundError) as e:
         raise UsageError(f"twin3d run: --source: {e}") from None
     # commands sent from the scene's motor panel are audited like `twin3d cmd`'s
-    audit = AuditLog("twin", source=args.source) if hasattr(source, "ack_listeners") else None
+    audit = AuditLog("twin", source=redact_url(args.source)) \
+        if hasattr(source, "ack_listeners") else None
     feed = LiveFeed(source, scene, audit=audit)
     try:
         summary = run_scene(scene, feed, window, args.size, args.frames, args.screenshot,

@@ -30,8 +30,10 @@ class MqttTransport:
 
         self.topics = Topics.for_rig(rig_id)
         self.link = link
-        link.subscribe(self.topics.cmd, qos=1)
-        link.subscribe(self.topics.heartbeat, qos=0)
+        # identity from the broker: operator USER may write only cmd/USER and heartbeat/USER
+        # (the ACL of io/broker_config.py), so the user is taken from the topic
+        link.subscribe(self.topics.cmd_filter, qos=1)
+        link.subscribe(self.topics.heartbeat_filter, qos=0)
         link.start()
 
     @staticmethod
@@ -74,10 +76,13 @@ class MqttTransport:
         for m in self.link.drain(COMMANDS_PER_BLOCK):
             if m.retain:
                 continue  # a retained command is stale by definition
-            if m.topic == self.topics.cmd:
-                events += core.command(m.payload, now)
-            elif m.topic == self.topics.heartbeat:
-                core.heartbeat(m.payload, now)
+            user = self.topics.user_in(m.topic, self.topics.cmd)
+            if user is not None:
+                events += core.command(m.payload, now, user=user)
+                continue
+            user = self.topics.user_in(m.topic, self.topics.heartbeat)
+            if user is not None:
+                core.heartbeat(m.payload, now, user=user)
         return events
 
     def send(self, core: RigCore, out: Outgoing | None, events: list, state: dict | None) -> None:
