@@ -171,7 +171,10 @@ def read_recording(folder, chunk_bytes: int = 1 << 20) -> Recording:
                     bad += 1  # a torn last line, or damage
     except FileNotFoundError:
         pass
-    gaps = sum(1 for a, b in zip(blocks, blocks[1:]) if b.seq != a.seq + 1)
+    # a serial rig's blocks are numbered by their first line (meta `seq_unit: sample`)
+    per_sample = meta.get("seq_unit") == "sample"
+    gaps = sum(1 for a, b in zip(blocks, blocks[1:])
+               if b.seq != a.seq + (a.n_samples if per_sample else 1))
     return Recording(folder, meta, blocks, events, splitter.torn_tail_bytes,
                      splitter.crc_errors, splitter.malformed, splitter.skipped_bytes, bad, gaps)
 

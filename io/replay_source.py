@@ -15,11 +15,24 @@ from twin3d.io.schemes import query_float, register_scheme
 class ReplaySource(Ingest):
     """A recording played at `speed` x real time (0 = as fast as the consumer polls)."""
 
+    check_clock = False  # played at any speed: only the recording's own clock is judged
+
     def __init__(self, url: str, folder: str, speed: float = 1.0):
         super().__init__(url)
         from twin3d.io.recorder import encoded, read_recording
 
         self.recording = read_recording(folder)
+        # blocks whose header no receiver may use are dropped here (counted), so that the
+        # replay's clock (`_due_ns`) only ever sees sane sampling rates
+        good = []
+        for b in self.recording.blocks:
+            why = t3d1.header_problem(b)
+            if why:
+                self.counters["bad_header"] += 1
+                self.last_error = f"dropped a recorded block: seq {b.seq}: {why}"
+            else:
+                good.append(b)
+        self.recording.blocks = good
         self._encoded = encoded
         self.speed = speed
         if self.recording.meta:
@@ -39,7 +52,8 @@ class ReplaySource(Ingest):
     def _due_ns(self, b: t3d1.Block) -> int:
         first = self.recording.blocks[0]
         t_last = b.t0_ns + int(round((b.n_samples - 1) * 1e9 / b.fs))
-        return self._wall0 + int((t_last - first.t0_ns) / self.speed)
+        # a recorded stream may jump (a restarted rig, a forged block): never wait > 1 day
+        return self._wall0 + int(min(max(t_last - first.t0_ns, 0), 86400e9) / self.speed)
 
     def wait(self, timeout: float) -> bool:
         if self.finished:
@@ -64,9 +78,8 @@ class ReplaySource(Ingest):
             if due > now:
                 break
             self._i += 1
-            it = self._accept(self._encoded(b), now, due)
-            if it is not None:
-                out.append(it)
+            out += self._accept(self._encoded(b), now, due)
+        out += self._expire(final=self.finished)
         if self.finished:
             self.status = "ended"
         return out

@@ -82,6 +82,36 @@ class Block:
         return self.samples.astype(np.float64) * s
 
 
+# What a block's header may claim before a receiver uses it (`header_problem`): the sampling
+# rates a scene allows, and sizes that a frame loop can take in one go.
+FS_MIN, FS_MAX = 1.0, 100_000.0
+MAX_SAMPLES = 65_536
+MAX_CHANNELS = 256
+MAX_VALUES = 1 << 21  # n_samples * n_channels
+MAX_CHANNEL_NAME = 64
+
+
+def header_problem(b: Block) -> str:
+    """Why a decoded block's header is out of range for a receiver ("" when it is not): fs
+    finite within FS_MIN..FS_MAX, 1..MAX_SAMPLES samples, 1..MAX_CHANNELS channels, at most
+    MAX_VALUES values, t0 and its end inside int64 ns. Pure; never raises."""
+    fs = b.fs
+    if not (math.isfinite(fs) and FS_MIN <= fs <= FS_MAX):
+        return f"fs {fs!r} Hz outside {FS_MIN:g}..{FS_MAX:g} Hz"
+    n, m = b.n_samples, b.n_channels
+    if not 1 <= n <= MAX_SAMPLES:
+        return f"{n} samples (allowed 1..{MAX_SAMPLES})"
+    if not 1 <= m <= MAX_CHANNELS:
+        return f"{m} channels (allowed 1..{MAX_CHANNELS})"
+    if n * m > MAX_VALUES:
+        return f"{n} x {m} values (allowed {MAX_VALUES})"
+    if not 0 <= b.seq < 2**62:
+        return f"seq {b.seq} out of range"
+    if not 0 <= b.t0_ns < 2**63 - 10**15:
+        return f"t0 {b.t0_ns} ns out of range"
+    return ""
+
+
 @dataclass(frozen=True)
 class Invalid:
     """Bytes that are not a valid block: `kind` is crc, truncated or malformed."""
@@ -322,17 +352,38 @@ class Meta:
 def parse_meta(obj) -> Meta | Invalid:
     """A Meta from the decoded JSON object, or Invalid(malformed, reason). Never raises."""
     try:
+        if not isinstance(obj, dict):
+            raise TypeError(f"not a JSON object ({type(obj).__name__})")
         chans = obj["channels"]
+        if not isinstance(chans, list) or not all(isinstance(c, dict) for c in chans):
+            raise TypeError("channels is not a list of objects")
+        if not all(isinstance(c.get("name"), str) for c in chans):
+            raise TypeError("a channel name is not a string")
         names = tuple(str(c["name"]) for c in chans)
         units = tuple(str(c.get("unit_str", "")) for c in chans)
         int16 = bool(obj.get("int16", False))
         scales = tuple(float(c["scale"]) for c in chans) if int16 else None
         fs = float(obj.get("fs", chans[0].get("fs", 0.0) if chans else 0.0))
         block_samples = int(obj.get("block_samples", 0))
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as e:
         return Invalid(MALFORMED, f"meta: {type(e).__name__}: {e}")
     if not names:
         return Invalid(MALFORMED, "meta: no channels")
-    if not (math.isfinite(fs) and fs > 0):
-        return Invalid(MALFORMED, f"meta: fs {fs!r} is not finite and > 0")
+    if len(names) > MAX_CHANNELS:
+        return Invalid(MALFORMED, f"meta: {len(names)} channels (allowed 1..{MAX_CHANNELS})")
+    if len(set(names)) != len(names):
+        return Invalid(MALFORMED, "meta: channel names repeat")
+    for n in names + units:
+        if len(n) > MAX_CHANNEL_NAME or not n.isprintable():
+            return Invalid(MALFORMED, f"meta: channel name or unit {n[:40]!r} is not a short "
+                           "printable string")
+    if any(not n for n in names):
+        return Invalid(MALFORMED, "meta: an empty channel name")
+    if not (math.isfinite(fs) and FS_MIN <= fs <= FS_MAX):
+        return Invalid(MALFORMED, f"meta: fs {fs!r} outside {FS_MIN:g}..{FS_MAX:g} Hz")
+    if not 0 <= block_samples <= MAX_SAMPLES:
+        return Invalid(MALFORMED, f"meta: block_samples {block_samples} outside "
+                       f"0..{MAX_SAMPLES}")
+    if scales is not None and not all(math.isfinite(x) and x > 0 for x in scales):
+        return Invalid(MALFORMED, "meta: scales must be finite and > 0")
     return Meta(names, units, fs, block_samples, int16, scales, dict(obj))

@@ -134,8 +134,11 @@ class TcpSource(LinkSource):
             self.counters["invalid"] += bad
             self.last_error = f"dropped {crc + bad} damaged block(s) from the stream"
         self.counters["overflows"] = self.link.counters.overflows
-        out = [it for b, t in items if (it := self._accept(
-            t3d1.encode(b.seq, b.t0_ns, b.fs, b.samples, int16=b.is_int16), t)) is not None]
+        out = []
+        for b, t in items:
+            out += self._accept(t3d1.encode(b.seq, b.t0_ns, b.fs, b.samples,
+                                            int16=b.is_int16), t)
+        out += self._expire()
         self.status = ("ok" if self.counters["blocks"] else "waiting") if self.link.connected \
             else ("lost" if self.link.counters.connects else "waiting")
         return out

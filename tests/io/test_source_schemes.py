@@ -49,7 +49,7 @@ def test_an_unknown_scheme_lists_the_registered_ones():
         open_source("ftp://x")
     msg = str(e.value)
     assert msg.startswith("source 'ftp://x' not understood (registered schemes: ")
-    for form in ("mqtt://HOST:PORT[/RIG]", "serial:///dev/ttyX[?baud=N]",
+    for form in ("mqtt://[USER@]HOST:PORT[/RIG]", "serial:///dev/ttyX[?baud=N]",
                  "replay:PATH[?speed=X]", "tcp://HOST:PORT"):
         assert form in msg
     assert msg.count("mqtt://") == 1  # mqtt and mqtts share one form

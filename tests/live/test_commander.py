@@ -62,7 +62,7 @@ def near(value: float, target: float, tol: float) -> bool:
 
 
 def test_heartbeats_only_after_the_first_command_about_four_per_second(feed):
-    hb = listen(feed, TOPICS.heartbeat)
+    hb = listen(feed, TOPICS.heartbeat_filter)
     # a viewer: data flows, the frame loop runs, and no heartbeat goes out
     assert drive(feed, lambda: feed.ingest.counters["blocks"] > 20, 30)
     drive(feed, timeout=1.0)
@@ -99,8 +99,8 @@ def test_set_speed_is_accepted_and_reached(feed):
 
 
 def test_speed_on_mode_1_is_refused_by_the_twin_and_never_published(feed):
-    cmd = listen(feed, TOPICS.cmd)
-    hb = listen(feed, TOPICS.heartbeat)
+    cmd = listen(feed, TOPICS.cmd_filter)
+    hb = listen(feed, TOPICS.heartbeat_filter)
     assert drive(feed, lambda: feed.ingest.rig_state is not None, 30)
     ok, msg = feed.commander.set_speed(346.8)
     assert not ok
@@ -182,7 +182,7 @@ def test_a_command_nobody_answers_times_out_visibly():
     """A bus with no rig: the command goes out, and after ttl + margin the twin says so."""
     bus = LoopbackBus()
     src = MqttSource("test", bus.link(), "norig").start()
-    cmd_seen = bus.link(subscriptions=[Topics.for_rig("norig").cmd]).start()
+    cmd_seen = bus.link(subscriptions=[Topics.for_rig("norig").cmd_filter]).start()
     now = [1000.0]
     c = commander_mod.Commander(src, SCENE, user=USER, clock=lambda: now[0])
     ok, msg = c.send("stop")
@@ -332,7 +332,7 @@ def _fake_mqtt_rig(bus, topics, answer: bool):
     """A rig on the bus: its retained state, and accepted + done for every command."""
     import threading
 
-    link = bus.link(subscriptions=[topics.cmd, topics.heartbeat]).start()
+    link = bus.link(subscriptions=[topics.cmd_filter, topics.heartbeat_filter]).start()
     link.publish(topics.state, json.dumps({"status": "ok", "stroke_m": 0.002}), retain=True)
     heard = {"cmd": [], "heartbeat": []}
     stop = threading.Event()
@@ -342,8 +342,8 @@ def _fake_mqtt_rig(bus, topics, answer: bool):
             m = link.get(0.02)
             if m is None:
                 continue
-            heard[m.topic.rsplit("/", 1)[1]].append(m.json())
-            if m.topic == topics.cmd and answer:
+            heard[m.topic.split("/")[2]].append(m.json())
+            if m.topic == topics.cmd_of(USER) and answer:
                 cid = m.json()["id"]
                 for status in ("accepted", "done"):
                     link.publish(topics.ack, json.dumps({"id": cid, "status": status,

@@ -4,9 +4,11 @@ driven by the frame loop) and `twin3d cmd` (blocking: `run_command`) go through 
 
 The wire is the transport:
 
-- `MqttWire`: JSON commands on `twin3d/<rig>/cmd`, `{"user", "t"}` on `heartbeat`, acks from
-  `ack` and the rig's retained `state`, on a `twin3d.io.link.TopicLink` (a broker, or the
-  in-process rig's bus);
+- `MqttWire`: JSON commands on `twin3d/<rig>/cmd/<user>`, `{"user", "t"}` on
+  `heartbeat/<user>` (the broker's ACL lets an account write only its own, and the rig takes
+  the user from the topic), acks from `ack` and the rig's retained `state`, on a
+  `twin3d.io.link.TopicLink` (a broker, or the in-process rig's bus). `trust` says what backs
+  the acks and state: the broker's ACL (only the rig account may write them) or nothing;
 - `SerialWire`: `$C` lines out and `$A` lines back on a `twin3d.io.link.ByteLink`; every line
   is the serial operator's heartbeat, `$C,hb,heartbeat` exists for that; no state to read.
 
@@ -20,10 +22,12 @@ final). Audit records: dry_run, command, ack_received, timeout.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from twin3d.io.ingest import check_state
 from twin3d.io.link import ByteLink, Link, TopicLink
 from twin3d.live.dry_run import dry_run
 from twin3d.protocol.commands import ACCEPTED, DONE, REJECTED, Command
@@ -60,8 +64,23 @@ class CommandWire(Protocol):
         ...
 
 
+TRUST_ACL = "broker-acl"
+TRUST_OPEN = "open-broker (cannot tell who wrote acks/state)"
+TRUST_IN_PROCESS = "in-process"
+
+
+def link_trust(link) -> str:
+    """What backs the rig's acks and state on this link. Logged in to a broker (no anonymous
+    clients, the ACL of `twin3d broker-config`): only the rig's account may write its ack and
+    state topics. Anonymous: anyone on the broker could have written them."""
+    if getattr(link, "host", None) == "in-process":
+        return TRUST_IN_PROCESS
+    return TRUST_ACL if getattr(link, "username", None) else TRUST_OPEN
+
+
 class MqttWire:
-    """Commands on the rig's `cmd` topic, heartbeats on `heartbeat`, acks from `ack`."""
+    """Commands on the rig's `cmd/<user>` topic, heartbeats on `heartbeat/<user>`, acks
+    from `ack`."""
 
     reports_state = True
     send_verb = "publish"
@@ -74,12 +93,16 @@ class MqttWire:
         """What a link of its own (`twin3d cmd`) subscribes to."""
         return topics.ack, topics.state
 
+    @property
+    def trust(self) -> str:
+        return link_trust(self.link)
+
     def send_command(self, cmd: Command) -> bool:
-        return self.link.publish(self.topics.cmd, cmd.to_json(), qos=1)
+        return self.link.publish(self.topics.cmd_of(cmd.user), cmd.to_json(), qos=1)
 
     def send_heartbeat(self, user: str) -> bool:
-        return self.link.publish(self.topics.heartbeat, json.dumps({"user": user,
-                                                                    "t": time.time()}))
+        return self.link.publish(self.topics.heartbeat_of(user),
+                                 json.dumps({"user": user, "t": time.time()}))
 
     def _json_on(self, message, topic: str) -> dict | None:
         if getattr(message, "topic", None) != topic:
@@ -94,7 +117,7 @@ class MqttWire:
         return self._json_on(message, self.topics.state)
 
     def unreachable(self) -> str:
-        return (f"cannot reach the broker at {self.link.host}:{self.link.port} "
+        return (f"no connection to the broker at {self.link.host}:{self.link.port} "
                 f"({self.link.last_error or 'no answer'})")
 
 
@@ -159,6 +182,8 @@ class ChannelCounters:
     timeouts: int = 0
     heartbeats: int = 0
     send_failures: int = 0
+    bad_acks: int = 0  # an ack for our command whose fields are wrong: ignored
+    bad_states: int = 0  # a rig state (or its stroke_m) of the wrong type or range: not used
 
 
 @dataclass
@@ -193,9 +218,26 @@ class CommandChannel:
         self.pending: dict[str, Pending] = {}
         self._next_heartbeat = 0.0
 
+    def rig_stroke(self, stroke_m) -> float | None:
+        """The stroke the dry run may assume from the rig's state: None (the scene's) when the
+        state says nothing; the worst case of the scene's stroke range when it says something
+        of the wrong type or out of range (counted in bad_states); and, when nobody vouches for
+        the state (an open broker), never less than the scene's own stroke."""
+        if stroke_m is None:
+            return None
+        lo, hi = self.scene.data.limits.stroke_range_m
+        if isinstance(stroke_m, bool) or not isinstance(stroke_m, (int, float)) or \
+                not math.isfinite(stroke_m) or not lo <= stroke_m <= hi:
+            self.counters.bad_states += 1
+            return float(hi)
+        if str(getattr(self.wire, "trust", "")).startswith("open"):
+            return max(float(stroke_m), float(self.scene.data.crank.stroke_m))
+        return float(stroke_m)
+
     def check(self, cmd: Command, stroke_m: float | None = None) -> dict | None:
-        """The twin's dry run: None, or the refusal as a rejected ack (audited, counted)."""
-        dr = dry_run(cmd, self.scene, stroke_m=stroke_m)
+        """The twin's dry run: None, or the refusal as a rejected ack (audited, counted).
+        `stroke_m` is the rig's state's word, checked by `rig_stroke` before use."""
+        dr = dry_run(cmd, self.scene, stroke_m=self.rig_stroke(stroke_m))
         if dr.ok:
             return None
         self.counters.refused_by_twin += 1
@@ -245,8 +287,15 @@ class CommandChannel:
     def on_ack(self, ack: dict) -> Pending | None:
         """An ack heard on the wire: the pending command it answers (the ack, with its op, is
         appended to its `acks`), or None for anyone else's or one already answered."""
+        if not isinstance(ack, dict):
+            return None
         p = self.pending.get(ack.get("id")) if isinstance(ack.get("id"), str) else None
         if p is None:
+            return None
+        from twin3d.io.ingest import check_ack
+
+        if check_ack(ack):  # ours, but malformed: counted, and the command still waits
+            self.counters.bad_acks += 1
             return None
         if "op" not in ack:  # a `$A` line names no op; the command does
             ack = {"id": ack["id"], "status": ack.get("status"), "op": p.cmd.op,
@@ -311,6 +360,9 @@ def run_command(channel: CommandChannel, cmd: Command, *, timeout_s: float,
             while state is None and clock() < state_wait:
                 m = link.get(timeout=POLL_S)
                 state = wire.state_of(m) if m is not None else None
+                if state is not None and check_state(state):
+                    channel.counters.bad_states += 1  # wrong types or ranges: not used
+                    state = None
         if check and wire.reports_state:
             refusal = channel.check(cmd, state.get("stroke_m") if state else None)
             if refusal is not None:

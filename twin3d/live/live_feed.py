@@ -36,7 +36,7 @@ TABLE_HIGHPASS_HZ = 0.3  # the table displacement is shown from acceleration, wi
 class LiveFeed:
     def __init__(self, source: str | Ingest, scene: Scene, profile: str | None = None,
                  history_s: float = 10.0, track_window_s: float = 10.0,
-                 latency_window: int = 10_000, start: bool = True, commands: bool = True,
+                 latency_window: int = 2_000, start: bool = True, commands: bool = True,
                  user: str | None = None, audit=None, script=None):
         self.scene = scene
         # script(t) -> caption or None, called every frame: a scripted operator (the demo)
@@ -112,6 +112,14 @@ class LiveFeed:
             self.units.update(zip(self.ingest.meta.channels, self.ingest.meta.units))
         self.channels = channels
         self.fs = fs
+        # the plots' history holds one set of channels: a new layout starts it afresh (a mix of
+        # old and new names cannot be drawn, and once crashed the frame loop)
+        self.history = History(self.history.seconds)
+        # a fit in progress was for the old layout's tracker: its result is not taken
+        if getattr(self, "_fit", None) is not None:
+            self._fit.cancel()
+        self._fit = None
+        self.tracked_hz, self.alarm = (), ""
         self.est = self.tracker = None
         if self.col_table is not None and self.col_floors:
             from twin3d.physics.estimator import build_estimator, initial_state
@@ -150,14 +158,19 @@ class LiveFeed:
     def _process(self, it: Ingested) -> None:
         b = it.block
         meta = self.ingest.meta
-        channels = meta.channels if meta is not None else tuple(
-            f"ch{j}" for j in range(b.n_channels))
+        channels = meta.channels if meta is not None and len(meta.channels) == b.n_channels \
+            else tuple(f"ch{j}" for j in range(b.n_channels))
         if self._layout_key != (channels, b.fs):
+            # the meta changed (channels renamed, added, dropped) or the rate did: the columns
+            # are looked up by name again and the filter rebuilt for them
             self._layout(channels, b.fs)
         v = it.values
         self.last_seq = b.seq
         if self._t_first_ns is None:
             self._t_first_ns = b.t0_ns
+        elif it.restart and b.t0_ns < self._t_first_ns + int(self.t * 1e9):
+            # a new stream whose clock is behind the old one's: the twin's time runs on
+            self._t_first_ns = b.t0_ns - int((self.t + 1.0 / b.fs) * 1e9)
         t = (b.t0_ns - self._t_first_ns) * 1e-9 + np.arange(b.n_samples) / b.fs
         self.t = float(t[-1])
         if self.col_table is not None:
@@ -217,6 +230,11 @@ class LiveFeed:
         if not fit.done():
             return
         self._fit = None
+        if self.tracker is None or fit.cancelled():
+            return  # the layout changed under it: the next fit counts
+        if fit.exception() is not None:  # the worker failed: said, not raised into the frame
+            self.alarm = f"frequency tracker failed: {fit.exception()!r}"[:200]
+            return
         self.tracked_hz = tuple(self.tracker.accept(fit.result()))
         d = self.tracker.departure_percent()
         self.alarm = "; ".join(
