@@ -55,7 +55,7 @@ def test_bad_scene_exits_2_with_one_line_and_no_traceback(tmp_path):
     (("modes", "--profile", "nope"), "unknown profile (got 'nope'"),
     (("frobnicate",), "invalid choice"),
     (("modes", "--scene", "no_such_scene"), "no such scene file"),
-    (("demo", "--seconds", "abc"), "invalid float value"),
+    (("demo", "--seconds", "abc"), "argument --seconds: not a number (got 'abc')"),
 ])
 def test_usage_errors_exit_2_one_line(args, needle):
     r = run(*args)
