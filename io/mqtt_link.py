@@ -77,6 +77,11 @@ class Topics:
         return user if user and "/" not in user else None
 
 
+# where a broker password and user name may come from besides a file (never argv or a URL)
+PASSWORD_ENV = "TWIN3D_MQTT_PASSWORD"
+USER_ENV = "TWIN3D_MQTT_USER"
+
+
 def redact_url(url: str) -> str:
     """A URL fit to print or store: any `user:password@` loses the password (`user:***@`).
     Every source URL echoed in JSON, logs or a recording's meta.json goes through this."""

@@ -90,7 +90,8 @@ class MqttSource(LinkSource):
 
 @register_scheme("mqtt", "mqtts", usage="mqtt://[USER@]HOST:PORT[/RIG]")
 def open_mqtt(url: str, scene=None) -> Ingest:
-    from twin3d.io.mqtt_link import DEFAULT_RIG_ID, MqttLink, Tls, redact_url
+    from twin3d.io.mqtt_link import (DEFAULT_RIG_ID, PASSWORD_ENV, USER_ENV, MqttLink, Tls,
+                                      redact_url)
 
     shown = redact_url(url)
     parts = urlsplit(url)
@@ -109,8 +110,8 @@ def open_mqtt(url: str, scene=None) -> Ingest:
         raise ValueError(f"source {shown!r}: rig id {rig_id!r} must be one topic level")
     q = parse_qs(parts.query)
     tls = Tls(ca_certs=q["ca"][-1] if "ca" in q else None) if parts.scheme == "mqtts" else None
-    user = unquote(parts.username) if parts.username else os.environ.get("TWIN3D_MQTT_USER")
-    password = (os.environ.get("TWIN3D_MQTT_PASSWORD") or os.environ.get("TWIN3D_MQTT_PASS")
+    user = unquote(parts.username) if parts.username else os.environ.get(USER_ENV)
+    password = (os.environ.get(PASSWORD_ENV) or os.environ.get("TWIN3D_MQTT_PASS")
                 if user else None)
     link = MqttLink(parts.hostname, port, tls=tls, username=user or None, password=password)
     return MqttSource(shown, link, rig_id)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from twin3d.io.mqtt_link import PASSWORD_ENV, USER_ENV
+
 
 class UsageError(Exception):
     """Bad input from the command line: one line, exit status 2."""
@@ -142,8 +144,6 @@ def window_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-PASSWORD_ENV = "TWIN3D_MQTT_PASSWORD"
-USER_ENV = "TWIN3D_MQTT_USER"
 
 
 def read_password_file(path: str, what: str) -> str:
