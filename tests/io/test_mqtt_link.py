@@ -3,7 +3,10 @@ and a broker that dies and comes back."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
+
 import pytest
 
 from twin3d.io import t3d1
@@ -15,6 +18,14 @@ def _pair(broker, rig="t", **kw):
     sub = MqttLink("127.0.0.1", broker.port, subscriptions=[f"twin3d/{rig}/#"], **kw).start()
     pub = MqttLink("127.0.0.1", broker.port).start()
     assert sub.wait_connected(10) and pub.wait_connected(10)
+    # connected is not yet subscribed (the SUBACK may lag the CONNACK): probe until one arrives
+    deadline = time.monotonic() + 10
+    while sub.counters.received == 0 and time.monotonic() < deadline:
+        pub.publish(f"twin3d/{rig}/probe", b"probe", qos=1)
+        time.sleep(0.05)
+    assert sub.counters.received > 0, "the subscription never became active"
+    time.sleep(0.1)  # probes still in flight land before the test's own messages
+    sub.drain()
     return top, sub, pub
 
 
@@ -56,9 +67,10 @@ def test_blocks_round_trip_in_order(broker, wait_for):
 def test_overflow_is_counted_and_keeps_the_newest(broker, wait_for):
     top, sub, pub = _pair(broker, rig="ov", queue_size=10)
     try:
+        base = sub.counters.received  # the probes of _pair
         for i in range(50):
             pub.publish(top.data, str(i).encode(), qos=1)
-        assert wait_for(lambda: sub.counters.received == 50)
+        assert wait_for(lambda: sub.counters.received == base + 50)
         kept = [int(m.payload) for m in sub.drain()]
         assert kept == list(range(40, 50)) and sub.counters.overflows == 40
     finally:
