@@ -9,14 +9,13 @@ and reopens the same path with exponential backoff until it is back.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from dataclasses import dataclass
 
 import serial
 
-from twin3d.io.inbox import Inbox
+from twin3d.io.reader_link import ReaderLink
 from twin3d.io.serial_lines import LineParser, Message
 
 
@@ -37,52 +36,21 @@ class SerialCounters:
     write_failed: int = 0
 
 
-class SerialLink:
+class SerialLink(ReaderLink[SerialMessage]):
     """A `twin3d.io.link.ByteLink`: `start()`, `get()/drain()`, `write(bytes)`, `stop()`;
     counters on `.counters` and the parser's line counters on `.parser`."""
 
     def __init__(self, path: str, baudrate: int = 1_000_000, *, n_channels: int | None = None,
                  queue_size: int = 65536, min_backoff: float = 0.05, max_backoff: float = 2.0,
                  read_timeout: float = 0.05):
+        super().__init__(f"serial {path}", queue_size, min_backoff, max_backoff)
         self.path, self.baudrate = path, baudrate
         self.parser = LineParser(n_channels=n_channels)
         self.counters = SerialCounters()
         self.last_error = ""
-        self._queue: Inbox[SerialMessage] = Inbox(queue_size)
-        self._backoff = (min_backoff, max_backoff)
         self._read_timeout = read_timeout
         self._port: serial.Serial | None = None
         self._write_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._open_evt = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> SerialLink:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"serial {self.path}",
-                                            daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
-        self._close()
-
-    def __enter__(self) -> SerialLink:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def connected(self) -> bool:
-        return self._open_evt.is_set()
-
-    def wait_connected(self, timeout: float) -> bool:
-        return self._open_evt.wait(timeout)
 
     def write(self, data: bytes) -> bool:
         """Send bytes (e.g. an encoded `$C` line); False (and counted) when the port is down."""
@@ -101,23 +69,7 @@ class SerialLink:
             self.last_error = f"write to {self.path} failed: {e}"
             return False
 
-    def get(self, timeout: float | None = None) -> SerialMessage | None:
-        return self._queue.get(timeout)
-
-
-    def drain(self, max_n: int = 1_000_000) -> list[SerialMessage]:
-        return self._queue.drain(max_n)
-
-    # --- reader thread -----------------------------------------------------------------------
-
-    def _close(self) -> None:
-        port, self._port = self._port, None
-        self._open_evt.clear()
-        if port is not None:
-            try:
-                port.close()
-            except (serial.SerialException, OSError):
-                pass
+    # --- the stream (ReaderLink) ---------------------------------------------------------------
 
     def _open(self) -> bool:
         try:
@@ -127,37 +79,30 @@ class SerialLink:
             self.last_error = f"cannot open {self.path}: {e}"
             return False
         self.counters.opens += 1
-        self._open_evt.set()
+        # a line torn by the disconnect must not glue onto the first new one
+        self.parser.feed(b"\n")
         return True
 
-    def _put(self, m: SerialMessage) -> None:
-        self._queue.put(m)
-        self.counters.overflows = self._queue.overflows
-
-
-    def _run(self) -> None:
-        delay = self._backoff[0]
-        while not self._stop.is_set():
-            if self._port is None:
-                if not self._open():
-                    self._stop.wait(delay)
-                    delay = min(2 * delay, self._backoff[1])
-                    continue
-                delay = self._backoff[0]
-                # a line torn by the disconnect must not glue onto the first new one
-                self.parser.feed(b"\n")
-            try:
-                port = self._port
-                data = port.read(max(1, port.in_waiting))
-            except (serial.SerialException, OSError, TypeError, AttributeError) as e:
-                # TypeError/AttributeError: pyserial internals after the fd went away
-                self.counters.disconnects += 1
-                self.last_error = f"{self.path} disappeared: {e}"
-                self._close()
-                continue
-            if not data:
-                continue
+    def _read_once(self) -> bool:
+        try:
+            port = self._port
+            data = port.read(max(1, port.in_waiting))
+        except (serial.SerialException, OSError, TypeError, AttributeError) as e:
+            # TypeError/AttributeError: pyserial internals after the fd went away
+            self.counters.disconnects += 1
+            self.last_error = f"{self.path} disappeared: {e}"
+            return False
+        if data:
             t = time.time_ns()
             self.counters.bytes += len(data)
             for msg in self.parser.feed(data):
                 self._put(SerialMessage(msg, t))
+        return True
+
+    def _close(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                port.close()
+            except (serial.SerialException, OSError):
+                pass

@@ -10,14 +10,13 @@ meta, so its blocks are float32. A lost connection is retried with backoff.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from twin3d.io import t3d1
-from twin3d.io.inbox import Inbox
 from twin3d.io.ingest import Ingest, Ingested, LinkSource
+from twin3d.io.reader_link import ReaderLink
 from twin3d.io.schemes import register_scheme
 
 
@@ -30,84 +29,56 @@ class TcpCounters:
     overflows: int = 0
 
 
-class TcpLink:
+class TcpLink(ReaderLink[tuple[t3d1.Block, int]]):
     """A client socket read in its own thread; hands out (block, t_recv_ns) pairs."""
 
     def __init__(self, host: str, port: int, queue_size: int = 4096,
                  min_backoff: float = 0.05, max_backoff: float = 2.0):
+        super().__init__(f"tcp {host}:{port}", queue_size, min_backoff, max_backoff)
         self.host, self.port = host, port
         self.splitter = t3d1.StreamSplitter()
         self.counters = TcpCounters()
         self.last_error = ""
-        self._queue: Inbox[tuple[t3d1.Block, int]] = Inbox(queue_size)
-        self._backoff = (min_backoff, max_backoff)
-        self._stop, self._up = threading.Event(), threading.Event()
-        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
 
-    def start(self) -> TcpLink:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name=f"tcp {self.host}:{self.port}",
-                                            daemon=True)
-            self._thread.start()
-        return self
+    def _open(self) -> bool:
+        try:
+            self._sock = socket.create_connection((self.host, self.port), timeout=1.0)
+        except OSError as e:
+            self.counters.connect_failures += 1
+            self.last_error = f"cannot reach {self.host}:{self.port}: {e}"
+            return False
+        self._sock.settimeout(0.1)
+        self.counters.connects += 1
+        return True
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+    def _read_once(self) -> bool:
+        try:
+            data = self._sock.recv(1 << 16)
+        except TimeoutError:
+            return True
+        except OSError as e:
+            self.last_error = f"{self.host}:{self.port}: {e}"
+            return False
+        if not data:
+            self.last_error = f"{self.host}:{self.port} closed the stream"
+            return False
+        self.counters.bytes += len(data)
+        self._put_blocks(self.splitter.feed(data))
+        return True
 
-    @property
-    def connected(self) -> bool:
-        return self._up.is_set()
+    def _close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is None:
+            return
+        sock.close()
+        self.counters.disconnects += 1
+        self._put_blocks(self.splitter.finish())  # a torn block is not glued on
 
-    def wait_connected(self, timeout: float) -> bool:
-        return self._up.wait(timeout)
-
-    def get(self, timeout: float | None = None) -> tuple[t3d1.Block, int] | None:
-        return self._queue.get(timeout)
-
-    def drain(self, max_n: int = 1_000_000) -> list[tuple[t3d1.Block, int]]:
-        return self._queue.drain(max_n)
-
-    def _put(self, blocks: list[t3d1.Block], t_recv_ns: int) -> None:
+    def _put_blocks(self, blocks: list[t3d1.Block]) -> None:
+        t = time.time_ns()
         for b in blocks:
-            self._queue.put((b, t_recv_ns))
-        self.counters.overflows = self._queue.overflows
-
-    def _run(self) -> None:
-        delay = self._backoff[0]
-        while not self._stop.is_set():
-            try:
-                sock = socket.create_connection((self.host, self.port), timeout=1.0)
-            except OSError as e:
-                self.counters.connect_failures += 1
-                self.last_error = f"cannot reach {self.host}:{self.port}: {e}"
-                self._stop.wait(delay)
-                delay = min(2 * delay, self._backoff[1])
-                continue
-            delay = self._backoff[0]
-            self.counters.connects += 1
-            self._up.set()
-            with sock:
-                sock.settimeout(0.1)
-                while not self._stop.is_set():
-                    try:
-                        data = sock.recv(1 << 16)
-                    except TimeoutError:
-                        continue
-                    except OSError as e:
-                        self.last_error = f"{self.host}:{self.port}: {e}"
-                        break
-                    if not data:
-                        self.last_error = f"{self.host}:{self.port} closed the stream"
-                        break
-                    self.counters.bytes += len(data)
-                    self._put(self.splitter.feed(data), time.time_ns())
-            self._up.clear()
-            self.counters.disconnects += 1
-            self._put(self.splitter.finish(), time.time_ns())  # a torn block is not glued on
+            self._put((b, t))
 
 
 class TcpSource(LinkSource):
