@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from twin3d.io.ingest import check_state
+from twin3d.io.ingest import check_ack, check_state
 from twin3d.io.link import ByteLink, Link, TopicLink
 from twin3d.live.dry_run import dry_run
 from twin3d.protocol.commands import ACCEPTED, DONE, REJECTED, Command
@@ -292,8 +292,6 @@ class CommandChannel:
         p = self.pending.get(ack.get("id")) if isinstance(ack.get("id"), str) else None
         if p is None:
             return None
-        from twin3d.io.ingest import check_ack
-
         if check_ack(ack):  # ours, but malformed: counted, and the command still waits
             self.counters.bad_acks += 1
             return None

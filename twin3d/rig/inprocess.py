@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 from twin3d.io.loopback import LoopbackBus
 from twin3d.io.mqtt_source import MqttSource
 from twin3d.io.schemes import query_float, register_scheme
+from twin3d.protocol.commands import arg_range
 from twin3d.rig.core import AMBIENT_RMS, DEFAULT_TRUTH, RigCore
 from twin3d.rig.loop import run_rig
 from twin3d.rig.transports import MqttTransport
@@ -96,6 +97,6 @@ def open_sim(url: str, scene) -> SimSource:
     if name != "sim":
         raise ValueError(f"source {url!r} not understood (expected sim[?rpm=R&seed=N])")
     q = parse_qs(query)
-    return SimSource(scene, rpm=query_float(q, "rpm", 0.0, 0.0, scene.data.limits.max_speed_rpm,
-                                            url),
+    lo, hi = arg_range("set_speed", "rpm", scene.data.limits)
+    return SimSource(scene, rpm=query_float(q, "rpm", 0.0, lo, hi, url),
                      seed=int(query_float(q, "seed", 0, 0, 2**31, url)))
