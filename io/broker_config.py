@@ -40,10 +40,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from twin3d.io.mqtt_link import RIG_ID
+
 ITERATIONS = 101  # mosquitto_passwd's own choice for $7$ (PBKDF2-SHA512)
 SALT_BYTES = 12
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-_RIG = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # a topic level: the rig id is the account name
 _BIND = re.compile(r"^[A-Za-z0-9.:_-]{1,253}$")  # an address or host name, nothing else
 _RUN_AS = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _PATH = re.compile(r"^[A-Za-z0-9/._+@=,~-]{1,4096}$")  # no spaces, no control characters
@@ -152,7 +153,7 @@ def write_config(folder: str | Path, *, operators: list[str], viewers: list[str]
     for u in operators + viewers:
         _safe(u, _NAME, "user name", "1..64 of letters, digits, _ . @ -")
     for r in rigs:
-        _safe(r, _RIG, "rig account (the rig id)", "1..64 of letters, digits, _ . -")
+        _safe(r, RIG_ID, "rig account (the rig id)", "1..64 of letters, digits, _ . -")
     names = operators + viewers + rigs
     dupes = sorted({u for u in names if names.count(u) > 1})
     if dupes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import socket
 import ssl
 import threading
@@ -31,6 +32,9 @@ ROOT = "twin3d"
 DEFAULT_RIG_ID = "rig1"
 DEFAULT_PORT = 1883
 TOPIC_NAMES = ("data", "meta", "state", "cmd", "ack", "heartbeat")
+# a rig id: one topic level we build topics from (no / + # wildcards, no spaces or control
+# characters); also the rig's broker account name
+RIG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 def topic(rig_id: str, name: str) -> str:

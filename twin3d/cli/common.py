@@ -7,12 +7,11 @@ import argparse
 import json
 import math
 import os
-import re
 from pathlib import Path
 
 import numpy as np
 
-from twin3d.io.mqtt_link import PASSWORD_ENV, USER_ENV
+from twin3d.io.mqtt_link import PASSWORD_ENV, RIG_ID, USER_ENV
 
 
 class UsageError(Exception):
@@ -72,13 +71,10 @@ def number(lo: float, hi: float, *, lo_open: bool = False, integer: bool = False
     return parse
 
 
-_TOPIC_LEVEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-
-
 def topic_level(text: str) -> str:
     """An option type for an MQTT topic level we build topics from (a rig id): one level,
     no wildcards (+ #), no slash, no control characters."""
-    if not _TOPIC_LEVEL.match(text):
+    if not RIG_ID.match(text):
         raise argparse.ArgumentTypeError(f"must be 1..64 of letters, digits, _ . - (no / + # "
                                          f"or spaces; got {text!r})")
     return text
