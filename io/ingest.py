@@ -210,6 +210,11 @@ class Ingest:
     def _lead(self, h: _Held) -> int:
         return h.block.t_end_ns - h.t_recv_ns
 
+    def _ahead(self, h: _Held) -> bool:
+        """The block leads the stream's learned rig-to-host clock offset by more than allowed."""
+        return self.check_clock and self._lead_ns is not None and \
+            self._lead(h) > self._lead_ns + FUTURE_TOL_S * 1e9
+
     def _step(self, b: t3d1.Block) -> int:
         return b.n_samples if self._per_sample() else 1
 
@@ -225,8 +230,7 @@ class Ingest:
         exp_t0 = self._last_t_end_ns + d * self._unit_ns
         tol = TIME_TOL_S * 1e9 + 0.01 * abs(d * self._unit_ns)
         dt = b.t0_ns - exp_t0
-        ahead = self.check_clock and self._lead_ns is not None and \
-            self._lead(h) > self._lead_ns + FUTURE_TOL_S * 1e9
+        ahead = self._ahead(h)
         in_range = 0 <= d <= MAX_GAP_BLOCKS * step
         if in_range and abs(dt) <= tol and not ahead:
             self._drop_candidate()
@@ -245,9 +249,7 @@ class Ingest:
         if c is not None and b.seq == c.block.seq + self._step(c.block) and \
                 abs(b.t0_ns - c.block.t_end_ns) <= TIME_TOL_S * 1e9:
             silent = time.monotonic() - self._last_release >= STALE_S
-            c_ahead = self.check_clock and self._lead_ns is not None and \
-                self._lead(c) > self._lead_ns + FUTURE_TOL_S * 1e9
-            if silent or (c.block.t0_ns >= self._last_t_end_ns and not c_ahead):
+            if silent or (c.block.t0_ns >= self._last_t_end_ns and not self._ahead(c)):
                 self._cand = None
                 out = self._flush_held()
                 self.counters["seq_resets"] += 1
