@@ -20,7 +20,7 @@ from twin3d.bench import figure
 def _generate_show(view):
     """Ursina's own path for what RigView.show does: the same numpy sway map, normals and drift
     colours, then mesh.vertices/normals/colors = flat arrays and mesh.generate()."""
-    from twin3d.view.meshes import sway_displacement
+    from twin3d.scenefile.meshes import sway_displacement
     from twin3d.view.colours import drift_colours
     from twin3d.view.vertex_buffers import column_view, face_normals
 

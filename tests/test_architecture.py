@@ -18,14 +18,20 @@ PACKAGE_DIRS = CFG["package-dir"]  # twin3d.physics -> physics, ...
 FORBIDDEN = {
     "physics": {"*"},
     "io": {"*"},
-    "protocol": {"rig", "live", "view", "cli", "tools", "bench"},
-    "scenefile": {"io", "protocol", "rig", "live", "view", "cli", "tools", "bench"},
-    "rig": {"live", "view", "cli", "tools", "bench"},
-    "tools": {"view", "io", "rig", "live", "cli", "bench"},
-    "view": {"rig", "cli", "bench"},
-    "live": {"view", "cli", "bench"},
+    "history": {"*"},
+    "protocol": {"rig", "live", "view", "cli", "tools", "bench", "web", "history", "sweep"},
+    "scenefile": {"io", "protocol", "rig", "live", "view", "cli", "tools", "bench", "web",
+                  "history", "sweep"},
+    "rig": {"live", "view", "cli", "tools", "bench", "web", "history", "sweep"},
+    "tools": {"view", "io", "rig", "live", "cli", "bench", "web", "history", "sweep"},
+    "view": {"rig", "cli", "bench", "web", "history", "sweep"},
+    "live": {"view", "cli", "bench", "web", "sweep"},
+    # read-only by construction: no import of the command protocol, the rig or the scene
+    "web": {"protocol", "rig", "view", "cli", "tools", "bench", "sweep"},
+    "sweep": {"view", "io", "rig", "live", "cli", "bench", "web", "history"},
 }
-ROOMS = {"physics", "io", "protocol", "scenefile", "rig", "live", "view", "tools", "cli", "bench"}
+ROOMS = {"physics", "io", "protocol", "scenefile", "rig", "live", "view", "tools", "cli", "bench",
+         "web", "history", "sweep"}
 FORBIDDEN_IN_PHYSICS = {"ursina", "panda3d", "paho", "serial", "socket", "trimesh", "requests",
                         "subprocess", "threading"}
 
@@ -151,7 +157,7 @@ def test_every_room_keeps_its_import_rules_and_no_cycles():
     ({"twin3d.tools.bad": "from twin3d.io.recorder import Recorder\n"}, "tools may not import io"),
     ({"twin3d.protocol.bad": "from ..live.dry_run import dry_run\n"},
      "protocol may not import live"),
-    ({"twin3d.scenefile.bad": "from twin3d.view import meshes\n"},
+    ({"twin3d.scenefile.bad": "from twin3d.view import hud\n"},
      "scenefile may not import view"),
 ])
 def test_a_planted_violation_is_caught(planted, expected):

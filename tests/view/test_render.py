@@ -8,7 +8,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from twin3d.view.meshes import floor_heights, rig_parts, sway_displacement, sway_weights
+from twin3d.scenefile.meshes import floor_heights, rig_parts, sway_displacement, sway_weights
 from twin3d.scenefile.records import load_scene
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from twin3d.view.meshes import generated_parts, rig_parts, scene_parts
+from twin3d.scenefile.meshes import generated_parts, rig_parts, scene_parts
 from twin3d.scenefile.records import SCENES_DIR, load_scene
 from twin3d.scenefile.schema import SchemaError
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from twin3d.physics.structure import storey_drift
-from twin3d.view.meshes import floor_heights
+from twin3d.scenefile.meshes import floor_heights
 from twin3d.scenefile.records import Scene
 from twin3d.view import engine
 
@@ -28,7 +28,7 @@ class TwinApp:
         self.app = engine.start(window, size, fullscreen)
         from ursina import Entity, Vec3
 
-        from twin3d.view.meshes import scene_parts
+        from twin3d.scenefile.meshes import scene_parts
         from twin3d.view.orbit_camera import OrbitCamera
         from twin3d.view.hud import Hud
         from twin3d.view.magnifier import Magnifier

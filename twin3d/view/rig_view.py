@@ -12,7 +12,7 @@ import numpy as np
 from ursina import AmbientLight, DirectionalLight, Entity, Mesh, Text, Vec3, color, scene
 from ursina.shaders import lit_with_shadows_shader
 
-from twin3d.view.meshes import COLOURS, Part, floor_heights, sway_displacement, sway_weights
+from twin3d.scenefile.meshes import COLOURS, Part, floor_heights, sway_displacement, sway_weights
 from twin3d.scenefile.records import Geometry
 from twin3d.view.colours import drift_colours
 from twin3d.view.vertex_buffers import column_view, face_normals
