@@ -19,11 +19,13 @@ Pure functions on arrays (no file I/O). The steps:
    complex log ratio log(H_model / H_measured) (log-magnitude and phase), so every mode weighs
    the same whatever its level. A sensor-calibration gain can be left free: it is eliminated in
    closed form, and then only the mass *distribution* is identifiable (scaling m, k and c
-   together scales the FRF and nothing else), so the total mass is held.
+   together scales the FRF and nothing else), so the total mass is held. The fit itself is
+   `physics.chain_update.fit_chain`, shared with the live calibration.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +33,8 @@ import scipy.linalg
 import scipy.optimize
 import scipy.signal
 
+from twin3d.physics.chain_update import (ChainFit, chain_damping, chain_from_frequencies,
+                                         fit_chain, wrap)
 from twin3d.physics.structure import LinearModel, chain_matrix, frf, modal_analysis
 
 
@@ -128,10 +132,6 @@ def _circle_through(z: np.ndarray) -> tuple[complex, float]:
     return complex(c[0], c[1]), float(np.mean(np.hypot(x - c[0], y - c[1])))
 
 
-def _wrap(a):
-    return (a + np.pi) % (2 * np.pi) - np.pi
-
-
 def fit_circle(frequency_hz: np.ndarray, mobility: np.ndarray) -> Circle:
     """Circle fit of one mode in one channel (points of the band only)."""
     f = np.asarray(frequency_hz, dtype=float)
@@ -141,7 +141,7 @@ def fit_circle(frequency_hz: np.ndarray, mobility: np.ndarray) -> Circle:
     w = 2 * np.pi * f
     def res(q):
         wn, zeta, rot = q
-        return _wrap(rot - psi - 2 * np.arctan((w * w - wn * wn) / (2 * zeta * wn * w)))
+        return wrap(rot - psi - 2 * np.arctan((w * w - wn * wn) / (2 * zeta * wn * w)))
 
     # Start from the best point of a coarse grid in (wn, zeta) around the peak bin, the
     # rotation being the circular mean misfit there: a light mode spans few bins, so a local
@@ -153,7 +153,7 @@ def fit_circle(frequency_hz: np.ndarray, mobility: np.ndarray) -> Circle:
         for zeta in np.geomspace(1e-4, 0.2, 24):
             a = -psi - 2 * np.arctan((w * w - wn * wn) / (2 * zeta * wn * w))
             rot = float(np.angle(np.mean(np.exp(-1j * a))))
-            cost = float(np.sum(_wrap(rot + a) ** 2))
+            cost = float(np.sum(wrap(rot + a) ** 2))
             if cost < best[0]:
                 best = (cost, np.array([wn, zeta, rot]))
     q0 = best[1]
@@ -164,7 +164,7 @@ def fit_circle(frequency_hz: np.ndarray, mobility: np.ndarray) -> Circle:
     wn, zeta, rot = sol.x
     # at resonance Y = A / (2 zeta wn): the diameter, signed by where the circle lies
     sign = 1.0 if np.cos(rot) >= 0 else -1.0
-    return Circle(centre, radius, float(wn / (2 * np.pi)), float(zeta), float(_wrap(rot)),
+    return Circle(centre, radius, float(wn / (2 * np.pi)), float(zeta), float(wrap(rot)),
                   float(sign * 2 * radius * 2 * zeta * wn),
                   float(np.sqrt(np.mean(sol.fun ** 2))))
 
@@ -216,46 +216,6 @@ def identify(frequency_hz: np.ndarray, h_acc: np.ndarray, n_modes: int | None = 
 # ---------------------------------------------------------------------------------------------
 
 
-def _chain_from_frequencies(mass: np.ndarray, fn_hz: np.ndarray,
-                            k_start: np.ndarray | None = None) -> np.ndarray:
-    """Storey stiffnesses of a chain with the given masses whose natural frequencies best match
-    fn_hz (least squares on relative frequency errors): the update's starting point."""
-    n = mass.size
-    M = np.diag(mass)
-    lam1 = scipy.linalg.eigh(chain_matrix(np.ones(n)), M, eigvals_only=True)[0]
-    k0 = np.full(n, (2 * np.pi * fn_hz[0]) ** 2 / lam1) if k_start is None else k_start
-    m = min(n, fn_hz.size)
-
-    def res(q):
-        w2 = scipy.linalg.eigh(chain_matrix(np.exp(q)), M, eigvals_only=True)
-        return np.sqrt(w2[:m]) / (2 * np.pi * fn_hz[:m]) - 1.0
-
-    return np.exp(scipy.optimize.least_squares(res, np.log(k0)).x)
-
-
-def _chain_damping(mass, stiffness, zeta) -> np.ndarray:
-    """Storey dampings whose chain matrix best matches modal damping zeta (linear fit)."""
-    n = mass.size
-    M = np.diag(mass)
-    w2, phi = scipy.linalg.eigh(chain_matrix(stiffness), M)
-    z = np.resize(np.asarray(zeta, dtype=float), n)
-    C = M @ phi @ np.diag(2 * z * np.sqrt(w2)) @ phi.T @ M
-    basis = np.column_stack([chain_matrix(np.eye(n)[i]).ravel() for i in range(n)])
-    c, *_ = np.linalg.lstsq(basis, C.ravel(), rcond=None)
-    return np.maximum(c, 1e-6 * np.max(np.abs(c)) + 1e-9)
-
-
-@dataclass(frozen=True)
-class ChainFit:
-    mass_kg: np.ndarray
-    stiffness_n_per_m: np.ndarray
-    damping_ns_per_m: np.ndarray
-    gain: float  # measured = gain x model (1 when the FRF's scale was trusted)
-    fit_error: float  # rms |log(H_model / H_measured)| over the fitted points
-    start_error: float
-    points: np.ndarray  # indices of the frequency points fitted
-
-
 def update_chain(frequency_hz: np.ndarray, h_acc: np.ndarray, excitation_floor: int,
                  mass_kg: np.ndarray, ident: ModalId, fit_mass: bool = False,
                  fit_gain: bool = True, band_scale: float = 2.0) -> ChainFit:
@@ -280,9 +240,7 @@ def update_chain(frequency_hz: np.ndarray, h_acc: np.ndarray, excitation_floor: 
         pts.append(np.flatnonzero((f >= lo) & (f <= hi)))
     pts = np.unique(np.concatenate(pts))
     fs, hs = f[pts], h[pts]
-    log_h = np.log(hs)
-    total = m0.sum()
-    starts = [_chain_from_frequencies(m0, ident.frequencies_hz)]
+    starts = [chain_from_frequencies(m0, ident.frequencies_hz)]
     if ident.shapes.shape[1] == n:
         # the measured shapes, each scaled to unit modal mass on the given masses, give
         # K = M Phi W^2 Phi^T M: a start on the branch the shapes choose (with equal masses
@@ -293,43 +251,14 @@ def update_chain(frequency_hz: np.ndarray, h_acc: np.ndarray, excitation_floor: 
         basis = np.column_stack([chain_matrix(np.eye(n)[i]).ravel() for i in range(n)])
         ks, *_ = np.linalg.lstsq(basis, K.ravel(), rcond=None)
         if np.all(ks > 0):
-            starts.append(_chain_from_frequencies(m0, ident.frequencies_hz, ks))
+            starts.append(chain_from_frequencies(m0, ident.frequencies_hz, ks))
 
-    def unpack(q):
-        k, c = np.exp(q[:n]), np.exp(q[n:2 * n])
-        m = m0
-        if fit_mass:
-            m = np.exp(q[2 * n:3 * n])
-            if fit_gain:
-                m = m * total / m.sum()
-        return m, k, c
+    def response(m, k, c, f_):
+        return frf(LinearModel.chain(m, k, c), f_, excitation_floor, "accelerance")
 
-    def log_ratio(q):
-        m, k, c = unpack(q)
-        hm = frf(LinearModel.chain(m, k, c), fs, excitation_floor, "accelerance")
-        r = np.log(hm) - log_h
-        g = 0.0
-        if fit_gain:  # a real, positive calibration gain, eliminated in closed form
-            g = -np.mean(r.real)
-            r = r + g
-        r.imag = _wrap(r.imag)
-        return r, g
-
-    def res(q):
-        r = log_ratio(q)[0].ravel()
-        return np.concatenate([r.real, r.imag])
-
-    sol, r0 = None, None
-    for k0 in starts:
-        c0 = _chain_damping(m0, k0, ident.damping_ratios)
-        q0 = np.log(np.concatenate([k0, c0] + ([m0] if fit_mass else [])))
-        s = scipy.optimize.least_squares(res, q0, method="trf")
-        if sol is None or s.cost < sol.cost:
-            sol, r0 = s, res(q0)
-    m, k, c = unpack(sol.x)
-    r, g = log_ratio(sol.x)
-    return ChainFit(m, k, c, float(np.exp(g)), float(np.sqrt(np.mean(np.abs(r) ** 2))),
-                    float(np.sqrt(np.mean(r0 ** 2) * 2)), pts)
+    trials = [(k0, chain_damping(m0, k0, ident.damping_ratios)) for k0 in starts]
+    fit = fit_chain(fs, hs, response, m0, trials, fit_mass=fit_mass, fit_gain=fit_gain)
+    return dataclasses.replace(fit, points=pts)
 
 
 def model_modes(mass, stiffness, damping):

@@ -246,7 +246,7 @@ class FrequencyTracker:
         # A crank's harmonic: notched out of the input and every output alike (the same LTI
         # filter on both leaves their transfer function, hence the poles, as it is), so that
         # it no longer dominates the least-squares fits.
-        sos = _notches(_harmonic_lines(x, fsd, psd_f, psd_raw), fsd)
+        sos = notch_sections(harmonic_lines(x, fsd, psd_f, psd_raw), fsd)
         psd = psd_raw
         if sos is not None:
             x = scipy.signal.sosfilt(sos, x)
@@ -296,7 +296,7 @@ class FrequencyTracker:
                 if np.isfinite(d[r]) and abs(d[r]) > self.alarm_percent]
 
 
-def _harmonic_lines(x: np.ndarray, fs: float, psd_f: np.ndarray, psd: np.ndarray
+def harmonic_lines(x: np.ndarray, fs: float, psd_f: np.ndarray, psd: np.ndarray
                     ) -> np.ndarray:
     """Frequencies (Hz) of the strong narrow lines in x (a crank's harmonic): Welch bins
     standing HARMONIC_RATIO times above the median of their +-HARMONIC_NEIGHBOUR_HZ
@@ -343,7 +343,7 @@ def _refine_line(x: np.ndarray, fs: float, f0: float, df: float) -> float:
     return float(grid[k] + np.clip(shift, -1.0, 1.0) * step)
 
 
-def _notches(lines: np.ndarray, fs: float) -> np.ndarray | None:
+def notch_sections(lines: np.ndarray, fs: float) -> np.ndarray | None:
     """Second-order sections of a notch at each of `lines` (an iirnotch NOTCH_BANDWIDTH_HZ
     wide, applied twice for depth), or None when there are none."""
     secs = []

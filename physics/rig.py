@@ -268,7 +268,7 @@ def _deriv(x, p, vt, conn, gain, table_mode, f_ext, ag_pres, M_inv, K, C, n, dx,
         dx[S_U + n + i] = acc_rel0[i] - ag
     if have_act:
         dx[S_U + 2 * n] = vp
-        dx[S_U + 2 * n + 1] = (-f_susp - f_act) / p[P_MP] - ag
+        dx[S_U + 2 * n + 1] = (-f_susp - f_act + f_ext[n]) / p[P_MP] - ag
     else:
         dx[S_U + 2 * n] = 0.0
         dx[S_U + 2 * n + 1] = 0.0
@@ -284,6 +284,8 @@ def _deriv(x, p, vt, conn, gain, table_mode, f_ext, ag_pres, M_inv, K, C, n, dx,
     ext = 0.0
     for i in range(n):
         ext += f_ext[i] * (x[iv + i] + x[S_VG])
+    if have_act:
+        ext += f_ext[n] * (vp + x[S_VG])
     dx[S_WEXT] = ext
     if have_act:
         dv = vp - x[iv + af]
@@ -337,7 +339,8 @@ def _balance_currents(x):
 def rig_run(x, p, cmd, f_ext, ag_pres, M_inv, K, C, dt, n_steps, out_every, t0):
     """Advance the rig state x in place by n_steps of dt; return the decimated outputs.
 
-    f_ext: (n_steps, N) floor forces (N); ag_pres: (n_steps,) table acceleration used when
+    f_ext: (n_steps, N + 1) forces (N): floors, then the actuator's proof mass; ag_pres:
+    (n_steps,) table acceleration used when
     cmd[C_TABLE] is TABLE_PRESCRIBED. Rows of the output are written after steps
     out_every, 2 out_every, ...; column O_T holds t0 + elapsed time.
     """
@@ -722,8 +725,10 @@ def run(system: RigSystem, x: np.ndarray, command: RigCommand, dt: float, n_step
         out_every: int = 1, forces=None, base_acc=None, t0: float = 0.0) -> RigOutputs:
     """Advance state x in place by n_steps of dt; return the output rows, named.
 
-    forces: (n_steps, n) floor forces, N; base_acc: (n_steps,) table acceleration, m/s^2, used
-    under TABLE_PRESCRIBED. Both at the physics rate; None means zero."""
+    forces: (n_steps, n) floor forces, N, or (n_steps, n + 1) with the last column on the
+    actuator's proof mass (an inertial load such as -m_p a_amb must reach it too); base_acc:
+    (n_steps,) table acceleration, m/s^2, used under TABLE_PRESCRIBED. Both at the physics
+    rate; None means zero."""
     n = system.n
     if not isinstance(x, np.ndarray) or x.dtype != np.float64 or x.shape != (state_size(n),):
         raise ValueError(f"state x must be a float64 array of shape ({state_size(n)},) for "
@@ -731,10 +736,13 @@ def run(system: RigSystem, x: np.ndarray, command: RigCommand, dt: float, n_step
                          f"{getattr(x, 'shape', '')}")
     if n_steps < 0 or out_every < 1:
         raise ValueError(f"need n_steps >= 0 and out_every >= 1, got {n_steps}, {out_every}")
-    f = np.zeros((n_steps, n)) if forces is None else np.ascontiguousarray(forces, dtype=float)
-    if f.shape != (n_steps, n):
-        raise ValueError(f"forces must have shape (n_steps, n) = ({n_steps}, {n}), "
-                         f"got {f.shape}")
+    f = np.zeros((n_steps, n + 1))
+    if forces is not None:
+        given = np.asarray(forces, dtype=float)
+        if given.shape not in ((n_steps, n), (n_steps, n + 1)):
+            raise ValueError(f"forces must have shape (n_steps, n) = ({n_steps}, {n}) or "
+                             f"(n_steps, n + 1), got {given.shape}")
+        f[:, :given.shape[1]] = given
     ag = np.zeros(n_steps) if base_acc is None else np.ascontiguousarray(base_acc, dtype=float)
     if ag.shape != (n_steps,):
         raise ValueError(f"base_acc must have shape (n_steps,) = ({n_steps},), got {ag.shape}")

@@ -230,7 +230,7 @@ def test_notching_the_crank_leaves_the_poles_alone():
 def test_harmonic_lines_found_only_where_they_are():
     import scipy.signal
 
-    from twin3d.physics.frequency_tracking import _harmonic_lines
+    from twin3d.physics.frequency_tracking import harmonic_lines
 
     fs = 250.0
     n = 5000
@@ -241,5 +241,5 @@ def test_harmonic_lines_found_only_where_they_are():
                       (ambient + 0.2 * np.sin(w * t), [4.6]),
                       (ambient + 0.2 * np.sin(w * t) + 0.02 * np.sin(2 * w * t), [4.6, 9.2])):
         f, p = scipy.signal.welch(x, fs=fs, nperseg=1000)
-        lines = np.sort(_harmonic_lines(x, fs, f, p))
+        lines = np.sort(harmonic_lines(x, fs, f, p))
         np.testing.assert_allclose(lines, expect, atol=2e-3)
