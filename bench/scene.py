@@ -30,7 +30,7 @@ def _generate_show(view):
     base_c = view.base_colours
     rows, inside = view.leg_rows, view.leg_storey >= 0
 
-    def show(q, theta=0.0, x_g=0.0, drift_ratio=None):
+    def show(q, theta=0.0, x_g=0.0, drift_ratio=None, damaged_storeys=()):
         v = base_v.copy()
         v[:, 0] += sway_displacement(view.j0, view.j1, view.w1, q).astype(np.float32)
         n = base_n.copy()

@@ -101,6 +101,23 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def parse_hostports(text: str, default_port: int = DEFAULT_PORT) -> list[tuple[str, int]]:
+    """`h1:p1,h2:p2,...` (the nodes of one cluster) -> [(host, port), ...]. A bad entry is a
+    ValueError naming it; a node given twice is refused (it would count as two)."""
+    nodes = []
+    for n, entry in enumerate(text.split(","), 1):
+        if not entry.strip():
+            raise ValueError(f"broker address list {text!r}: entry {n} is empty")
+        try:
+            node = parse_hostport(entry.strip(), default_port)
+        except ValueError as e:
+            raise ValueError(f"broker address list entry {n}: {e}") from None
+        if node in nodes:
+            raise ValueError(f"broker address list {text!r}: {node[0]}:{node[1]} given twice")
+        nodes.append(node)
+    return nodes
+
+
 def parse_hostport(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
     """`host:port` or `host` -> (host, port). Raises ValueError with a clear message."""
     host, colon, port = text.rpartition(":")
@@ -160,6 +177,7 @@ class LinkCounters:
     overflows: int = 0
     published: int = 0
     publish_failed: int = 0
+    failovers: int = 0  # connections to another node of the cluster after losing one
 
 
 class MqttLink:
@@ -168,14 +186,33 @@ class MqttLink:
 
     Connection happens in the background; `wait_connected(timeout)` blocks until the broker
     accepts us. Subscriptions are remembered and renewed on every reconnect.
+
+    `host` may be a list of (host, port): the nodes of one cluster. The link connects to the
+    first that answers; when its node dies (or refuses) it moves on to the next, round robin,
+    and counts a failover once another node accepts it. `host`/`port` name the current node.
+
+    With several nodes and no will, a second connection is held to another node as a hot
+    standby (`standby`): when the active node dies the link subscribes on the standby and
+    carries on there. A fresh MQTT connection to NATS needs JetStream (the session record), so
+    when the dead node led the sessions stream it waits for a leader election (8-10 s
+    measured); the standby, connected before, subscribes and receives in 0.05 s. A link with a
+    will gets no standby: the standby's own death would fire the will.
     """
 
-    def __init__(self, host: str, port: int = DEFAULT_PORT, *, client_id: str | None = None,
+    def __init__(self, host: str | list[tuple[str, int]], port: int = DEFAULT_PORT, *,
+                 client_id: str | None = None,
                  username: str | None = None, password: str | None = None,
                  tls: Tls | None = None, will: Will | None = None,
                  subscriptions: tuple[str, ...] | list[str] = (), queue_size: int = 4096,
-                 keepalive: int = 10, min_backoff: float = 0.1, max_backoff: float = 5.0):
-        self.host, self.port = host, int(port)
+                 keepalive: int = 10, min_backoff: float = 0.1, max_backoff: float = 5.0,
+                 standby: bool | None = None):
+        self.nodes = ([(h, int(p)) for h, p in host] if isinstance(host, (list, tuple))
+                      else [(host, int(port))])
+        if not self.nodes:
+            raise ValueError("no broker address given")
+        self._node = 0  # index of the node we are connected (or connecting) to
+        self._last_node: int | None = None  # the node of the last accepted connection
+        self.host, self.port = self.nodes[0]
         self.counters = LinkCounters()
         self.last_error = ""
         self._queue: Inbox[Message] = Inbox(queue_size)
@@ -184,31 +221,45 @@ class MqttLink:
         self._connected = threading.Event()
         self._keepalive = keepalive
         self._started = False
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                        client_id=client_id or f"twin3d-{uuid.uuid4().hex[:12]}",
-                        protocol=mqtt.MQTTv311)
         self.username = username
         self._ssl: ssl.SSLContext | None = None
-        if username is not None:
-            c.username_pw_set(username, password)
         if tls is not None:
             ctx = ssl.create_default_context(cafile=tls.ca_certs)
             if tls.certfile:
                 ctx.load_cert_chain(tls.certfile, tls.keyfile)
             ctx.check_hostname = not tls.insecure
-            c.tls_set_context(ctx)
-            c.tls_insecure_set(tls.insecure)
             self._ssl = ctx
-        if will is not None:
-            c.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
-        c.reconnect_delay_set(min_delay=min_backoff, max_delay=max_backoff)
-        c.max_queued_messages_set(0)  # publishes while disconnected are refused, not piled up
-        c.on_socket_open = self._on_socket_open
-        c.on_connect = self._on_connect
-        c.on_connect_fail = self._on_connect_fail
-        c.on_disconnect = self._on_disconnect
-        c.on_message = self._on_message
-        self._client = c
+        client_id = client_id or f"twin3d-{uuid.uuid4().hex[:12]}"
+
+        def client(cid: str, will_: Will | None) -> mqtt.Client:
+            c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid,
+                            protocol=mqtt.MQTTv311)
+            if username is not None:
+                c.username_pw_set(username, password)
+            if tls is not None:
+                c.tls_set_context(self._ssl)
+                c.tls_insecure_set(tls.insecure)
+            if will_ is not None:
+                c.will_set(will_.topic, will_.payload, qos=will_.qos, retain=will_.retain)
+            c.reconnect_delay_set(min_delay=min_backoff, max_delay=max_backoff)
+            c.max_queued_messages_set(0)  # publishes while disconnected are refused
+            c.on_socket_open = self._on_socket_open
+            c.on_connect = self._on_connect
+            c.on_connect_fail = self._on_connect_fail
+            c.on_disconnect = self._on_disconnect
+            c.on_message = self._on_message
+            return c
+
+        self._client = client(client_id, will)  # the active connection
+        if standby is None:
+            standby = len(self.nodes) > 1 and will is None
+        if standby and will is not None:
+            raise ValueError("a link with a will cannot hold a standby connection")
+        self._standby = client(client_id + "-sb", None) if standby and len(self.nodes) > 1 \
+            else None
+        self._aims = {self._client: 0}  # paho client -> index of the node it is aimed at
+        if self._standby is not None:
+            self._aims[self._standby] = 1
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -216,18 +267,23 @@ class MqttLink:
         """Connect in the background (retrying with backoff until the broker answers)."""
         if not self._started:
             self._started = True
-            self._client.connect_async(self.host, self.port, keepalive=self._keepalive)
-            self._client.loop_start()
+            for c in self._clients():
+                c.connect_async(*self.nodes[self._aims[c]], keepalive=self._keepalive)
+                c.loop_start()
         return self
 
     def stop(self) -> None:
         if self._started:
             self._started = False
-            try:
-                self._client.disconnect()
-            finally:
-                self._client.loop_stop()
-                self._connected.clear()
+            for c in self._clients():
+                try:
+                    c.disconnect()
+                finally:
+                    c.loop_stop()
+            self._connected.clear()
+
+    def _clients(self) -> list:
+        return [self._client] + ([self._standby] if self._standby is not None else [])
 
     def __enter__(self) -> MqttLink:
         return self.start()
@@ -278,11 +334,27 @@ class MqttLink:
             pass
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if client is not self._client:  # the standby is up: it subscribes when it takes over,
+            # which is now if the active has failed (not merely slower to start: the first
+            # node of the list is where the link goes when it answers)
+            failed = self.counters.connect_failures or self.counters.disconnects
+            if not reason_code.is_failure and not self._connected.is_set() and failed:
+                self._take_over(self._client, up=True)
+            return
         if reason_code.is_failure:
             self.counters.connect_failures += 1
             self.last_error = refusal_text(str(reason_code), self.username)
             return
+        self._now_active(client)
+
+    def _now_active(self, client) -> None:
+        """`client` carries the link from now: count it and subscribe there."""
+        self._node = self._aims[client]
+        self.host, self.port = self.nodes[self._node]
         self.counters.connects += 1
+        if self._last_node is not None and self._last_node != self._node:
+            self.counters.failovers += 1
+        self._last_node = self._node
         with self._lock:
             subs = list(self._subs.items())
         for t, q in subs:
@@ -290,11 +362,51 @@ class MqttLink:
         self._connected.set()
 
     def _on_connect_fail(self, client, userdata) -> None:
+        if client is not self._client:
+            self._next_node(client)
+            return
         self.counters.connect_failures += 1
         # paho does not hand us the exception: find out what failed (DNS, TCP or TLS)
         self.last_error = diagnose(self.host, self.port, self._ssl)
+        if not self._take_over(client):
+            self._next_node(client)
+
+    def _next_node(self, client) -> None:
+        """Aim `client`'s next reconnect at the next node (round robin), not the one the other
+        connection holds. paho reconnects to its `_host`/`_port`; its public setters refuse
+        while the loop is between attempts, which is exactly when we must change them, so the
+        fields are set directly."""
+        if len(self.nodes) < 2:
+            return
+        other = [self._aims[c] for c in self._clients() if c is not client and c.is_connected()]
+        k = self._aims[client]
+        for _ in range(len(self.nodes)):
+            k = (k + 1) % len(self.nodes)
+            if k not in other:
+                break
+        self._aims[client] = k
+        client._host, client._port = self.nodes[k]
+        if client is self._client:
+            self._node = k
+            self.host, self.port = self.nodes[k]
+
+    def _take_over(self, dead, up: bool = False) -> bool:
+        """The active connection is down: the standby, if connected (`up`: it just connected),
+        carries on (True)."""
+        with self._lock:
+            sb = self._standby
+            if sb is None or not (up or sb.is_connected()) or dead is not self._client:
+                return False
+            self._client, self._standby = sb, dead
+        self._now_active(sb)
+        self._next_node(dead)  # the old active reconnects elsewhere, as the standby
+        return True
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        if client is not self._client:
+            if reason_code != 0 and self._started:
+                self._next_node(client)  # the standby's node died: hold another
+            return
         was_connected = self._connected.is_set()
         if was_connected:
             self.counters.disconnects += 1
@@ -305,6 +417,8 @@ class MqttLink:
         elif reason_code != 0 and not self.last_error.startswith(("authentication refused",
                                                                   "broker refused")):
             self.last_error = f"disconnected from {self.host}:{self.port}: {reason_code}"
+        if reason_code != 0 and self._started and not self._take_over(client):
+            self._next_node(client)  # this node is gone or refuses us: try the next one
 
     def _on_message(self, client, userdata, msg) -> None:
         m = Message(msg.topic, bytes(msg.payload), bool(msg.retain), int(msg.qos),
@@ -359,4 +473,5 @@ def diagnose(host: str, port: int, ctx: ssl.SSLContext | None, timeout: float = 
 
 
 __all__ = ["redact_url", "refusal_text", "diagnose", "MqttLink", "Message", "Will", "Tls", "Topics", "topic", "parse_hostport",
+           "parse_hostports",
            "DEFAULT_RIG_ID", "DEFAULT_PORT", "ROOT", "TOPIC_NAMES", "LinkCounters"]

@@ -130,11 +130,8 @@ class FrequencyTracker:
         self._noise_psd = (None if input_noise_rms is None
                            else 2.0 * float(input_noise_rms) ** 2 / self.fs)
         self.max_damping = float(max_damping)
-        gaps = np.diff(f) / 2
-        lo_gap = np.concatenate([[np.inf], gaps])
-        hi_gap = np.concatenate([gaps, [np.inf]])
-        self._band_lo = np.maximum(f - np.minimum(search_fraction * f, lo_gap), 0.0)
-        self._band_hi = f + np.minimum(search_fraction * f, hi_gap)
+        self.search_fraction = float(search_fraction)
+        self._set_bands()
         # Streaming decimation: the window is kept at fs / decimation, filtered as it arrives
         # (8th-order Butterworth at 0.8 of the new Nyquist, state carried across blocks), so
         # a 10 kHz feed costs a fit what a 200 Hz one does. The same causal filter on table
@@ -152,6 +149,26 @@ class FrequencyTracker:
         self.last: np.ndarray | None = None  # latest estimate (Hz), NaN = not identified
         self.damping: np.ndarray | None = None  # damping ratios of the latest estimate
         self.fit: float = np.nan  # how well the latest fitted model explains the floors
+
+    def _set_bands(self) -> None:
+        f = self.model_frequencies_hz
+        gaps = np.diff(f) / 2
+        lo_gap = np.concatenate([[np.inf], gaps])
+        hi_gap = np.concatenate([gaps, [np.inf]])
+        self._band_lo = np.maximum(f - np.minimum(self.search_fraction * f, lo_gap), 0.0)
+        self._band_hi = f + np.minimum(self.search_fraction * f, hi_gap)
+
+    def retarget(self, model_frequencies_hz) -> None:
+        """Compare with, and search around, new model frequencies (as many as before), keeping
+        the window and the decimation: a calibrated model takes over without the tracker
+        having to fill its window again."""
+        f = np.asarray(model_frequencies_hz, dtype=np.float64).reshape(-1)
+        if (f.size != self.model_frequencies_hz.size or not np.all(np.isfinite(f))
+                or np.any(f <= 0) or np.any(np.diff(f) <= 0) or f[-1] >= 0.4 * self.fs):
+            raise ValueError(f"retarget needs {self.model_frequencies_hz.size} positive "
+                             f"ascending frequencies below 0.4 fs, got {model_frequencies_hz!r}")
+        self.model_frequencies_hz = f
+        self._set_bands()
 
     # ---- streaming ---------------------------------------------------------------------------
 

@@ -24,6 +24,13 @@ def private_profile_store(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TWIN3D_PROFILES_DIR", str(tmp_path_factory.mktemp("profiles")))
 
 
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path_factory, monkeypatch):
+    """Tests never write the user's monitoring history in $HOME: the data folder (the default
+    history store) is a fresh temporary one, inherited by the subprocesses a test starts."""
+    monkeypatch.setenv("TWIN3D_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+
+
 # --- a real mosquitto broker on a free loopback port (tests/io, tests/live, tests/rig) ---------
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

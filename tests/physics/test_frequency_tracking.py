@@ -243,3 +243,18 @@ def test_harmonic_lines_found_only_where_they_are():
         f, p = scipy.signal.welch(x, fs=fs, nperseg=1000)
         lines = np.sort(harmonic_lines(x, fs, f, p))
         np.testing.assert_allclose(lines, expect, atol=2e-3)
+
+
+def test_retarget_moves_the_reference_and_bands_and_keeps_the_window():
+    from twin3d.physics.frequency_tracking import FrequencyTracker
+
+    tr = FrequencyTracker(1000.0, [6.0, 17.0, 26.0], window_s=10.0)
+    rng = np.random.default_rng(0)
+    tr.append(rng.standard_normal(4000), rng.standard_normal((4000, 2)))
+    filled, lo = tr._filled, tr._band_lo.copy()
+    tr.retarget([6.2, 17.5, 26.4])
+    np.testing.assert_allclose(tr.model_frequencies_hz, [6.2, 17.5, 26.4])
+    assert tr._filled == filled and np.all(tr._band_lo > lo)
+    assert tr.departure_percent([6.2, 17.5, 26.4]) == pytest.approx([0, 0, 0])
+    with pytest.raises(ValueError, match="3 positive ascending"):
+        tr.retarget([6.0, 17.0])

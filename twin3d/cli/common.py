@@ -205,6 +205,16 @@ def tls_options(ca: str | None):
     return Tls(ca_certs=ca)
 
 
+def hostports(text: str, flag: str) -> list[tuple[str, int]]:
+    """`h1:p1,h2:p2,...`: the nodes of a broker cluster (one entry: a single broker)."""
+    from twin3d.io.mqtt_link import parse_hostports
+
+    try:
+        return parse_hostports(text)
+    except ValueError as e:
+        raise UsageError(f"twin3d: {flag}: {e}") from None
+
+
 def hostport(text: str, flag: str) -> tuple[str, int]:
     from twin3d.io.mqtt_link import parse_hostport
 
@@ -212,3 +222,11 @@ def hostport(text: str, flag: str) -> tuple[str, int]:
         return parse_hostport(text)
     except ValueError as e:
         raise UsageError(f"twin3d: {flag}: {e}") from None
+
+
+def profile_option(sp: argparse.ArgumentParser) -> None:
+    """--profile NAME: the model the live twin starts on (a scene profile or a saved one, such
+    as a calibration); unknown names exit 2 listing the known ones."""
+    sp.add_argument("--profile", default=None, metavar="NAME",
+                    help="model profile to start on (the scene's or a saved one, e.g. a "
+                         "calibration's); default: the scene's active profile")

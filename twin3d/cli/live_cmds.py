@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from twin3d.cli.common import (UsageError, emit, mqtt_client_args, mqtt_options, new_folder,
-                               number, out_file)
+                               number, out_file, profile_option)
+from twin3d.cli.history_cmds import attach_history, say_stderr, store_option
 
 WEEK_S = 7 * 86400.0
 
@@ -79,23 +80,35 @@ def _monitor(feed, seconds: float, progress) -> dict:
             "latency_ms_p50": feed.latency_ms(50), "latency_ms_p99": feed.latency_ms(99),
             "frequencies_hz": _none_if_nan(st.tracked_hz),
             "model_frequencies_hz": [round(f, 4) for f in st.model_hz],
+            "model_profile": st.model_name,
             "alarm": st.alarm, "last_error": ingest.last_error or link_error or "",
+            "failovers": getattr(ingest, "failovers", 0),
+            "max_gap_s": getattr(ingest, "max_gap_s", None),
+            "localisation": list(st.localisation),
+            "localisation_status": st.localisation_status,
+            "truth_frequencies_hz": [round(f, 4) for f in st.truth_hz] or None,
+            "estimate_vs_truth_rel_rms": st.estimate_vs_truth_rel_rms,
             "floor_disp_m": st.floor_disp_m.tolist(), "speed_rpm": st.speed_rpm}
 
 
 def cmd_monitor(args) -> int:
+    from twin3d.io.mqtt_source import every_rig
     from twin3d.live.live_feed import LiveFeed
     from twin3d.scenefile.profiles import load_user_scene
 
+    if every_rig(args.source):
+        return _monitor_every_rig(args)
     scene = load_user_scene(args.scene)
     feed = LiveFeed(_open(args.source, scene, "monitor"), scene, start=False,
-                    track_window_s=args.window)
+                    track_window_s=args.window, profile=args.profile)
+    attach_history(feed, args.store)
     feed.ingest.start()
     try:
         _reachable(feed.ingest, min(args.seconds, 5.0), "monitor")
         out = _monitor(feed, args.seconds, None if args.json else print)
     finally:
         feed.close()
+    out["history"] = feed.store.counters()  # after close: what was written in the end
     if args.json:
         emit(out)
     else:
@@ -103,6 +116,47 @@ def cmd_monitor(args) -> int:
               f"{out['crc_errors']} CRC errors, {out['invalid']} invalid, {out['overflows']} "
               f"overflows; latency p50 {out['latency_ms_p50']} ms, p99 {out['latency_ms_p99']} "
               f"ms; tracked {out['frequencies_hz']} Hz, model {out['model_frequencies_hz']} Hz")
+    return 0
+
+
+def _monitor_every_rig(args) -> int:
+    """`--source mqtt://.../+`: every rig on the broker, one summary per rig id (counters,
+    latency, failovers, longest gap; no estimator)."""
+    from twin3d.io.mqtt_source import EveryRig
+
+    try:
+        rigs = EveryRig(args.source)
+    except ValueError as e:
+        raise UsageError(f"twin3d monitor: --source: {e}") from None
+    rigs.start()
+    try:
+        _reachable(rigs, min(args.seconds, 5.0), "monitor")
+        lat: dict[str, list[float]] = {}
+        end = time.monotonic() + args.seconds
+        while time.monotonic() < end:
+            rigs.wait(min(0.05, max(end - time.monotonic(), 0.0)))
+            for rig, items in rigs.poll().items():
+                lat.setdefault(rig, []).extend((it.t_recv_ns - it.t_rig_ns) / 1e6
+                                               for it in items)
+    finally:
+        rigs.stop()
+    out = {"source": rigs.url, "seconds": args.seconds, "rigs": {},
+           "failovers": rigs.link.counters.failovers, "ignored": rigs.ignored,
+           "last_error": rigs.link.last_error or ""}
+    for rig, src in sorted(rigs.rigs.items()):
+        ms = sorted(lat.get(rig, []))
+        pct = (lambda q: round(ms[min(len(ms) - 1, int(q / 100 * len(ms)))], 3) if ms else None)
+        out["rigs"][rig] = {"status": src.status, **src.counters, "latency_ms_p50": pct(50),
+                            "latency_ms_p99": pct(99), "max_gap_s": src.max_gap_s,
+                            "last_error": src.last_error}
+    if args.json:
+        emit(out)
+    else:
+        for rig, r in out["rigs"].items():
+            print(f"{rig}: {r['status']}; {r['blocks']} blocks, {r['gaps']} gaps "
+                  f"({r['lost_blocks']} lost); latency p99 {r['latency_ms_p99']} ms; longest "
+                  f"gap {r['max_gap_s']:.3f} s")
+        print(f"{len(out['rigs'])} rigs; failovers {out['failovers']}")
     return 0
 
 
@@ -116,6 +170,7 @@ def cmd_record(args) -> int:
         raise UsageError(f"twin3d record: --out {args.out} already holds a recording "
                          "(choose a new folder)")
     rec = Recorder(args.out, {"source": _shown(args.source), "scene": scene.data.name})
+    acks = _ack_store(args.store, args.source)
     meta_written = None
     end = time.monotonic() + args.seconds if args.seconds else math.inf
     interrupted = False
@@ -132,22 +187,51 @@ def cmd_record(args) -> int:
                 rec.write_block(it.raw)
             while ingest.events:
                 e = ingest.events.popleft()
+                if acks is not None and e.get("kind") == "ack":
+                    acks(e)
                 rec.event(e.pop("kind", "event"), **e)
     except KeyboardInterrupt:
         interrupted = True  # Ctrl-C ends a recording normally: everything so far is on disk
     finally:
         ingest.stop()
         rec.close()
+        history = acks.close() if acks is not None else None
     out = {"out": str(args.out), "source": _shown(args.source), "blocks": rec.blocks,
            "bytes": rec.bytes, "events": rec.events, "interrupted": interrupted,
            **{k: v for k, v in ingest.counters.items() if k != "blocks"},
-           "last_error": ingest.last_error}
+           "failovers": getattr(ingest, "failovers", 0),
+           "max_gap_s": getattr(ingest, "max_gap_s", None),
+           "last_error": ingest.last_error, "history": history}
     if args.json:
         emit(out)
     else:
         print(f"recorded {rec.blocks} blocks ({rec.bytes} bytes), {rec.events} events to "
               f"{args.out}; gaps {out['gaps']}, CRC errors {out['crc_errors']}")
     return 0
+
+
+class _AckStore:
+    """`record --store URL`: the acks heard on the wire (any operator's) into the history."""
+
+    def __init__(self, url: str, source: str):
+        from twin3d.history import Writer, records
+        from twin3d.live.history_feed import rig_of
+
+        self.records, self.rig = records, rig_of(source)
+        self.writer = Writer(url, say=say_stderr)
+
+    def __call__(self, e: dict) -> None:
+        self.writer.put(self.records.ack(
+            str(e.get("op", "")), str(e.get("id", "")), str(e.get("status", "")),
+            user=str(e.get("user", "")), result=str(e.get("outcome") or e.get("reason") or ""),
+            rig=self.rig))
+
+    def close(self) -> dict:
+        return self.writer.close()
+
+
+def _ack_store(url: str | None, source: str) -> _AckStore | None:
+    return None if url in (None, "none") else _AckStore(url, source)
 
 
 def cmd_replay(args) -> int:
@@ -193,17 +277,18 @@ def cmd_replay(args) -> int:
 def _republish(args) -> dict:
     import json
 
-    from twin3d.io.mqtt_link import MqttLink, Topics, parse_hostport
+    from twin3d.io.mqtt_link import MqttLink, Topics, parse_hostports
     from twin3d.io.replay_source import ReplaySource
 
     try:
-        host, port = parse_hostport(args.mqtt)
+        nodes = parse_hostports(args.mqtt)  # one broker, or the nodes of a cluster
     except ValueError as e:
         raise UsageError(f"twin3d replay: --mqtt: {e}") from None
+    host, port = nodes[0]
     src = ReplaySource(f"replay:{args.dir}", str(args.dir), args.speed)
     rec = src.recording
     topics = Topics.for_rig(args.rig_id)
-    link = MqttLink(host, port, **mqtt_client_args(args)).start()
+    link = MqttLink(nodes, **mqtt_client_args(args)).start()
     try:
         if not link.wait_connected(10):
             raise UsageError(f"twin3d replay: --mqtt: no connection to the broker at "
@@ -231,17 +316,21 @@ def register(add) -> None:
     m = add("monitor", cmd_monitor, "headless ingest and estimator: rates, gaps, CRC errors, "
             "latency, tracked frequencies")
     m.add_argument("--source", default="sim",
-                   help="sim, mqtt://HOST:PORT[/RIG], serial:///dev/ttyX, replay:PATH[?speed=X]")
+                   help="sim, mqtt://HOST:PORT[,HOST:PORT...][/RIG] (RIG +: every rig), "
+                        "serial:///dev/ttyX, replay:PATH[?speed=X]")
     m.add_argument("--seconds", type=number(0, WEEK_S, lo_open=True), default=5.0,
                    help="how long to watch (s)")
     m.add_argument("--window", type=number(1.0, 600.0), default=10.0,
                    help="frequency-tracking window (s, 1..600); estimates start once it is full")
+    profile_option(m)
+    store_option(m)
     r = add("record", cmd_record, "record a source to a folder (meta.json, blocks.t3d, "
             "events.jsonl)")
     r.add_argument("--source", required=True, help="as for monitor")
     r.add_argument("--out", required=True, type=new_folder, help="recording folder to create")
     r.add_argument("--seconds", type=number(0, WEEK_S, lo_open=True), default=None,
                    help="stop after S s (default: Ctrl-C)")
+    store_option(r, default_on=False)
     p = add("replay", cmd_replay, "replay a recording: through the estimator, to a broker "
             "(--mqtt) or to a file (--export)")
     p.add_argument("dir", type=Path, help="recording folder")

@@ -9,12 +9,14 @@ import os
 import sys
 from collections.abc import Callable
 
-from twin3d.cli import analysis_cmds, live_cmds, rig_cmds, scene_cmds
+from twin3d.cli import analysis_cmds, history_cmds, live_cmds, rig_cmds, scene_cmds, web_cmds
+from twin3d.cli import calibration_cmds, sweep_cmds
 from twin3d.cli.common import Parser, UsageError
 from twin3d.scenefile.schema import SchemaError
 
 # Each group has register(add): add(name, func, help, computes=True) returns the sub-parser.
-GROUPS = (scene_cmds, analysis_cmds, live_cmds, rig_cmds)
+GROUPS = (scene_cmds, analysis_cmds, live_cmds, calibration_cmds, rig_cmds, web_cmds, history_cmds,
+          sweep_cmds)
 
 
 def build_parser() -> argparse.ArgumentParser:

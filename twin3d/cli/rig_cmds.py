@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from twin3d.cli.common import (UsageError, emit, hostport, mqtt_client_args, mqtt_options,
+from twin3d.cli.common import (UsageError, emit, hostports, mqtt_client_args, mqtt_options,
                                new_folder, number, topic_level)
 
 EXIT_REJECTED, EXIT_TIMEOUT = 3, 4
@@ -31,6 +31,12 @@ def cmd_rig(args) -> int:
     if (args.mqtt is None) == (args.serial is None):
         raise UsageError("twin3d rig: give exactly one of --mqtt HOST:PORT or --serial PATH")
     scene = load_scene(args.scene)
+    from twin3d.rig.truth import parse_damage
+
+    try:
+        damage = [parse_damage(d, scene.n_storeys) for d in args.damage]
+    except ValueError as e:
+        raise UsageError(f"twin3d rig: --damage: {e}") from None
     warmup()
     audit = AuditLog("rig", rig_id=args.rig_id)
     try:
@@ -38,16 +44,19 @@ def cmd_rig(args) -> int:
                        rig_id=args.rig_id, audit=audit)
     except ValueError as e:
         raise UsageError(f"twin3d rig: --truth: {e}") from None
+    core.sim.set_damage(damage)
     if args.mqtt is not None:
-        host, port = hostport(args.mqtt, "--mqtt")
+        nodes = hostports(args.mqtt, "--mqtt")  # one broker, or the nodes of a cluster
+        listed = ",".join(f"{h}:{p}" for h, p in nodes)
         client = mqtt_client_args(args)
-        transport = MqttTransport.connect(host, port, args.rig_id, client["username"],
+        transport = MqttTransport.connect(nodes, nodes[0][1], args.rig_id, client["username"],
                                           client["password"], client["tls"])
-        where = f"mqtt://{host}:{port} topics twin3d/{args.rig_id}/"
+        where = f"mqtt://{listed} topics twin3d/{args.rig_id}/"
         if not transport.wait_ready(args.connect_timeout):
-            err = transport.link.last_error or "no answer"
+            err = transport.link.last_error or transport.data_link.last_error or "no answer"
             transport.link.stop()
-            raise UsageError(f"twin3d rig: --mqtt: cannot connect to {host}:{port} ({err})")
+            transport.data_link.stop()
+            raise UsageError(f"twin3d rig: --mqtt: cannot connect to {listed} ({err})")
     else:
         _check_serial_link_path(args.serial)
         try:
@@ -149,9 +158,9 @@ def _mqtt_wire(args, where: str, client: dict):
     from twin3d.io.mqtt_link import MqttLink, Topics
     from twin3d.live.command_channel import MqttWire
 
-    host, port = hostport(where, "--target")
+    nodes = hostports(where, "--target")  # one broker, or the nodes of a cluster
     topics = Topics.for_rig(args.rig_id)
-    link = MqttLink(host, port, **client, subscriptions=MqttWire.subscriptions(topics))
+    link = MqttLink(nodes, **client, subscriptions=MqttWire.subscriptions(topics))
     return MqttWire(link, topics)
 
 
@@ -205,11 +214,17 @@ def cmd_broker_config(args) -> int:
     if any(tls) and not all(tls):
         raise UsageError("twin3d broker-config: TLS needs all of --tls-ca, --tls-cert, --tls-key")
     given = _read_passwords(args.passwords)
+    if args.kind == "nats":
+        return _nats_config(args, operators, given, tls if all(tls) else None)
+    if any(v is not None for v in (args.nodes, args.client_port, args.route_port,
+                                    args.http_port)):
+        raise UsageError("twin3d broker-config: --nodes, --client-port, --route-port and "
+                         "--http-port are for --kind nats (mosquitto does not cluster)")
     try:
         files = write_config(args.out, operators=operators,
                              viewers=_names(args.viewer, "--viewer"),
                              rigs=_names(args.rig, "--rig"), passwords=given,
-                             port=args.port, bind=args.bind,
+                             port=args.port, bind=args.bind or "0.0.0.0",
                              tls=tls if all(tls) else None, run_as=args.run_as)
     except BrokerConfigError as e:
         raise UsageError(f"twin3d broker-config: {e}") from None
@@ -223,9 +238,38 @@ def cmd_broker_config(args) -> int:
     return 0
 
 
+def _nats_config(args, operators: list[str], given: dict[str, str], tls) -> int:
+    """--kind nats: a NATS cluster of --nodes nodes with MQTT, JetStream and the same rights."""
+    from twin3d.io.broker_config import BrokerConfigError, write_nats_config
+
+    if args.run_as:
+        raise UsageError("twin3d broker-config: --run-as is for mosquitto (start.sh runs the "
+                         "nodes as the user who starts it)")
+    try:
+        files = write_nats_config(args.out, nodes=args.nodes or 3, operators=operators,
+                                  viewers=_names(args.viewer, "--viewer"),
+                                  rigs=_names(args.rig, "--rig"), passwords=given,
+                                  port=args.port, client_port=args.client_port or 4222,
+                                  route_port=args.route_port or 6222,
+                                  http_port=args.http_port or 8222,
+                                  bind=args.bind or "127.0.0.1", tls=tls)
+    except BrokerConfigError as e:
+        raise UsageError(f"twin3d broker-config: {e}") from None
+    if args.json:
+        emit({k: (str(v) if not isinstance(v, list) else v) for k, v in files.items()})
+    else:
+        print(f"wrote {len(files['nodes'])} NATS nodes in {args.out}; start with: "
+              f"{files['start']} (prints {files['mqtt']}); stop with {files['stop']}")
+        if files.get("generated"):
+            print(f"generated passwords for {', '.join(files['generated'])} in "
+                  f"{files['generated_file']} (0600; hand them out, then delete it)")
+    return 0
+
+
 def register(add) -> None:
     r = add("rig", cmd_rig, "the simulated rig as its own process (MQTT or a serial pty)")
-    r.add_argument("--mqtt", metavar="HOST:PORT", help="broker to publish on")
+    r.add_argument("--mqtt", metavar="HOST:PORT[,HOST:PORT...]",
+                   help="broker to publish on, or the nodes of a cluster (fails over)")
     r.add_argument("--serial", metavar="PATH", help="symlink to create for the rig's pty")
     r.add_argument("--rig-id", type=topic_level, default="rig1",
                    help="topic root twin3d/<rig-id>/")
@@ -233,6 +277,9 @@ def register(add) -> None:
                    help="rig seconds to run (default: until stopped)")
     r.add_argument("--truth", default="southampton_measured",
                    help="ground truth: southampton_measured, swansea or a scene profile")
+    r.add_argument("--damage", action="append", default=[], metavar="STOREY:FRACTION[@T]",
+                   help="scale storey STOREY's stiffness of the truth by 1 + FRACTION from rig "
+                        "time T s (default 0); repeatable, e.g. 2:-0.10@30")
     r.add_argument("--ambient", type=number(0.0, 10.0), default=0.02,
                    help="ambient table rms, m/s^2 (0..10)")
     r.add_argument("--seed", type=number(0, 2**32 - 1, integer=True), default=0)
@@ -244,7 +291,8 @@ def register(add) -> None:
                    "start_recording, stop_recording")
     c.add_argument("args", nargs="*", metavar="KEY=VALUE")
     c.add_argument("--target", required=True,
-                   help="mqtt://[USER@]HOST:PORT or serial://PATH (no password in the URL)")
+                   help="mqtt://[USER@]HOST:PORT[,HOST:PORT...] or serial://PATH (no password "
+                        "in the URL)")
     c.add_argument("--rig-id", type=topic_level, default="rig1")
     c.add_argument("--user", help="operator name (default: the broker account given with "
                    "--auth, else the login name); must match the broker account")
@@ -260,7 +308,8 @@ def register(add) -> None:
     mqtt_options(c)
 
     b = add("broker-config", cmd_broker_config,
-            "write a mosquitto configuration for a LAN: password file, ACL, TLS")
+            "write a broker configuration for a LAN (mosquitto, or a NATS cluster): accounts, "
+            "permissions, TLS")
     b.add_argument("--out", required=True, type=new_folder, help="folder to write into")
     b.add_argument("--operator", action="append", default=[], metavar="USER",
                    help="operator account: reads twin3d/#, writes only twin3d/+/cmd/USER and "
@@ -273,8 +322,18 @@ def register(add) -> None:
     b.add_argument("--passwords", metavar="FILE",
                    help="user:password lines; accounts not in it get a generated password, "
                         "written to OUT/generated-passwords (0600)")
-    b.add_argument("--port", type=int, help="default 8883 with TLS, else 1883")
-    b.add_argument("--bind", default="0.0.0.0", help="listener address")
+    b.add_argument("--kind", choices=("mosquitto", "nats"), default="mosquitto",
+                   help="mosquitto (one broker) or nats (a cluster with JetStream and MQTT)")
+    b.add_argument("--nodes", type=number(1, 9, integer=True),
+                   help="nats: cluster nodes (default 3); node K uses each port + K-1")
+    b.add_argument("--client-port", type=number(1, 65535, integer=True),
+                   help="nats: first NATS client port (default 4222)")
+    b.add_argument("--route-port", type=number(1, 65535, integer=True),
+                   help="nats: first cluster route port (default 6222)")
+    b.add_argument("--http-port", type=number(1, 65535, integer=True),
+                   help="nats: first monitoring port (/healthz, /connz; default 8222)")
+    b.add_argument("--port", type=int, help="(first) MQTT port: default 8883 with TLS, else 1883")
+    b.add_argument("--bind", help="listener address (mosquitto 0.0.0.0, nats 127.0.0.1)")
     b.add_argument("--tls-ca")
     b.add_argument("--tls-cert")
     b.add_argument("--tls-key")

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from twin3d.cli.common import (UsageError, check_scene_options, emit, number, out_file,
-                               scene_options, window_size)
+                               profile_option, scene_options, window_size)
+from twin3d.cli.history_cmds import attach_history, say_stderr, store_option
 
 
 def cmd_demo(args) -> int:
@@ -17,7 +18,9 @@ def cmd_demo(args) -> int:
         if not args.json:
             print("twin3d demo: no display, so the live twin runs headless (status lines); "
                   "for pictures use --window offscreen --frames N --screenshot F.png")
-        summary = run_demo(args.scene, seconds=args.seconds, out=None if args.json else print)
+        summary = run_demo(args.scene, seconds=args.seconds, out=None if args.json else print,
+                           store=args.store, say=say_stderr, profile=args.profile,
+                           calibrate=not args.no_calibration)
         if args.json:
             emit(summary)
         return 0
@@ -34,7 +37,8 @@ def cmd_demo(args) -> int:
     else:  # the live twin on the in-process rig, with the scripted operator
         from twin3d.live.demo import make_demo_feed
 
-        feed = make_demo_feed(scene)
+        feed = make_demo_feed(scene, profile=args.profile, calibrate=not args.no_calibration)
+        attach_history(feed, args.store)
     try:
         summary = run_scene(scene, feed, window, args.size, args.frames, args.screenshot,
                             args.kiosk, args.fullscreen,
@@ -69,7 +73,8 @@ def cmd_run(args) -> int:
     # commands sent from the scene's motor panel are audited like `twin3d cmd`'s
     audit = AuditLog("twin", source=redact_url(args.source)) \
         if hasattr(source, "ack_listeners") else None
-    feed = LiveFeed(source, scene, audit=audit)
+    feed = LiveFeed(source, scene, audit=audit, profile=args.profile)
+    attach_history(feed, args.store)
     try:
         summary = run_scene(scene, feed, window, args.size, args.frames, args.screenshot,
                             args.kiosk, args.fullscreen,
@@ -112,12 +117,18 @@ def cmd_render(args) -> int:
 def register(add) -> None:
     d = add("demo", cmd_demo, "the simulated rig running a scripted show")
     scene_options(d)
+    store_option(d)
     d.add_argument("--seconds", type=number(0, 7 * 86400.0, lo_open=True), default=40.0,
                    help="headless: seconds to run (the scripted operator's show takes 40)")
+    profile_option(d)
+    d.add_argument("--no-calibration", action="store_true",
+                   help="keep the starting model (the demo calibrates itself by default)")
     u = add("run", cmd_run, "the 3D scene on a source: sim, mqtt://HOST:PORT[/RIG], "
             "serial:///dev/ttyX or replay:PATH")
     u.add_argument("--source", default="sim")
+    profile_option(u)
     scene_options(u)
+    store_option(u)
     r = add("render", cmd_render, "an offscreen picture of the scene (no display needed)")
     r.add_argument("--out", required=True, type=out_file, help="PNG file to write")
     r.add_argument("--mode", type=int, help="draw mode K's shape (1-based)")

@@ -217,6 +217,8 @@ class CommandChannel:
         self.operator = False  # set by the first command sent: from then on, heartbeats
         self.pending: dict[str, Pending] = {}
         self._next_heartbeat = 0.0
+        # besides the audit: callables (kind, fields) that see every record (the history)
+        self.listeners: list = []
 
     def rig_stroke(self, stroke_m) -> float | None:
         """The stroke the dry run may assume from the rig's state: None (the scene's) when the
@@ -320,6 +322,8 @@ class CommandChannel:
     def _audit(self, kind: str, **fields) -> None:
         if self.audit is not None:
             self.audit.write(kind, **fields)
+        for listener in self.listeners:
+            listener(kind, fields)
 
 
 # --- the blocking driver: `twin3d cmd` ----------------------------------------------------------

@@ -44,6 +44,10 @@ class Commander:
         self.notice: tuple[bool, str] = (True, "")
         source.ack_listeners.append(self._on_ack)
 
+    def use_scene(self, scene) -> None:
+        """A new model (a calibration): the dry run checks against it from now on."""
+        self.scene = self.channel.scene = scene
+
     @property
     def counters(self) -> ChannelCounters:
         return self.channel.counters

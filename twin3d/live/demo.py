@@ -15,10 +15,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-# (rig time s, caption, command): listen to the ambient shaking, run up below mode 1, ask for
-# a speed on mode 1 (the twin refuses it with the predicted drift), settle just below, stop.
+# (rig time s, caption, command): listen to the ambient shaking and calibrate the model from
+# it (and from the run-up), run up below mode 1, ask for a speed on mode 1 (the twin refuses
+# it with the predicted drift), settle just below, stop.
+CALIBRATION_S = 20.0  # of data; the fit itself takes well under a second in the worker
 SCRIPT = (
     (0.0, "ambient shaking only: the twin tracks the modes", None),
+    (0.5, f"the twin calibrates its model from {CALIBRATION_S:g} s of the rig's own data",
+     ("calibrate", {"seconds": CALIBRATION_S})),
     (4.0, "operator: run up to 250 rpm, below mode 1", ("set_speed", {"rpm": 250.0})),
     (16.0, "operator asks for 347 rpm, on mode 1", ("set_speed", {"rpm": 346.8})),
     (20.0, "operator: 320 rpm, just below mode 1", ("set_speed", {"rpm": 320.0})),
@@ -31,8 +35,9 @@ class DemoOperator:
     """The scripted operator: each step's command once per loop, sent through the commander,
     until anyone else has used the commander (a person on the motor panel)."""
 
-    def __init__(self, commander, loop: bool = True):
+    def __init__(self, commander, loop: bool = True, calibrate=None):
         self.commander = commander
+        self.calibrate = calibrate  # feed.calibrate: the first loop's calibration step
         self.loop = loop
         self.done: set[tuple[int, int]] = set()  # (loop number, step index) already sent
         self.issued = 0
@@ -56,23 +61,33 @@ class DemoOperator:
                 label = caption
                 if command is not None and (n, i) not in self.done:
                     self.done.add((n, i))
+                    if command[0] == "calibrate":  # the twin's own action, not the rig's
+                        if n == 0 and self.calibrate is not None:
+                            self.calibrate(**command[1])
+                        continue
                     self.issued += 1
                     self.last_result = self.commander.send(*command)
         return label
 
 
-def make_demo_feed(scene, seed: int = 0, loop: bool = True, audit=None):
-    """The in-process rig, the live feed on it and the scripted operator."""
+def make_demo_feed(scene, seed: int = 0, loop: bool = True, audit=None,
+                   profile: str | None = None, calibrate: bool = True):
+    """The in-process rig, the live feed on it (on `profile`, default the scene's) and the
+    scripted operator, who has the twin calibrate itself first unless told not to."""
     from twin3d.live.live_feed import LiveFeed
 
-    feed = LiveFeed(f"sim?seed={seed}", scene, user="demo", audit=audit, start=False)
-    feed.script = DemoOperator(feed.commander, loop=loop)
+    feed = LiveFeed(f"sim?seed={seed}", scene, user="demo", audit=audit, start=False,
+                    profile=profile)
+    feed.script = DemoOperator(feed.commander, loop=loop,
+                               calibrate=feed.calibrate if calibrate else None)
     feed.ingest.start()
     return feed
 
 
 def run_demo(scene_name: str = "three_storey", seconds: float = 30.0,
-             out: Callable[[str], None] | None = print) -> dict:
+             out: Callable[[str], None] | None = print, store: str | None = "none",
+             say: Callable[[str], None] | None = None, profile: str | None = None,
+             calibrate: bool = True) -> dict:
     """Headless: the live twin for `seconds` of wall time, a status line per second."""
     from twin3d.physics import warmup
     from twin3d.scenefile.profiles import load_user_scene
@@ -80,7 +95,11 @@ def run_demo(scene_name: str = "three_storey", seconds: float = 30.0,
     t_start = time.perf_counter()
     warmup()
     scene = load_user_scene(scene_name)
-    feed = make_demo_feed(scene, loop=False)
+    feed = make_demo_feed(scene, loop=False, profile=profile, calibrate=calibrate)
+    if store != "none":  # the monitoring history (None: the user's default file)
+        from twin3d.live.history_feed import HistoryFeed
+
+        HistoryFeed.open_for(feed, store, say=say)
     rig = feed.ingest.rig
     n = scene.n_storeys
     if out:
@@ -121,9 +140,11 @@ def run_demo(scene_name: str = "three_storey", seconds: float = 30.0,
             "tracked_hz": [None if not np.isfinite(f) else round(f, 4) for f in st.tracked_hz],
             "truth_modes_hz": [round(float(f), 4) for f in rig.core.truth_hz],
             "model_hz": [round(f, 4) for f in st.model_hz], "alarm": st.alarm,
+            "model_profile": st.model_name, "calibration": st.calibration,
             "peak_speed_rpm": peak_speed, "final_speed_rpm": st.speed_rpm,
             "commands": {k: getattr(c, k) for k in vars(c)},
-            "last_notice": feed.commander.notice[1], "channels": list(st.units)}
+            "last_notice": feed.commander.notice[1], "channels": list(st.units),
+            "history": feed.store.counters() if feed.store is not None else None}
 
 
 def _status_line(feed, truth, n: int) -> str:

@@ -38,7 +38,13 @@ class LiveFeed:
                  history_s: float = 10.0, track_window_s: float = 10.0,
                  latency_window: int = 2_000, start: bool = True, commands: bool = True,
                  user: str | None = None, audit=None, script=None):
+        # the model in use is the scene's active profile, for every reader (a calibration
+        # replaces it: `use_calibration`)
+        scene = scene.with_active(profile)
+        profile = None
         self.scene = scene
+        self.profile_name = scene.data.model.active
+        self.calibration = None  # a LiveCalibration, the latest
         # script(t) -> caption or None, called every frame: a scripted operator (the demo)
         self.script = script
         self.label = ""
@@ -48,6 +54,9 @@ class LiveFeed:
         # commanded: the motor panel's sink, with the dry run, acks and heartbeats
         self._pool = self._fit = None  # the tracker's worker and its fit in progress
         self.commander = None
+        # the monitoring history (twin3d.live.history_feed.HistoryFeed.attach; --store): None
+        # when off; emit(record) hands it any record
+        self.store = None
         if commands and hasattr(self.ingest, "ack_listeners"):
             from twin3d.live.commander import Commander
 
@@ -62,6 +71,12 @@ class LiveFeed:
         self.history = History(history_s)
         self.track_window_s = track_window_s
         self.latencies_ms: deque[float] = deque(maxlen=latency_window)
+        from twin3d.live.damage_watch import DamageWatch, TruthWatch
+
+        # localisation against whatever self.model is when each update comes (a calibration
+        # replaces it); estimate vs the truth of a simulated rig
+        self.damage_watch = DamageWatch(self.n)
+        self.truth_watch = TruthWatch(self.n)
         self.mode = "waiting"  # kalman | open-loop | waiting
         self.tracked_hz: tuple[float, ...] = ()
         self.alarm = ""
@@ -90,6 +105,8 @@ class LiveFeed:
 
     def close(self) -> None:
         self.ingest.stop()
+        if self.store is not None:
+            self.store.close()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -118,15 +135,16 @@ class LiveFeed:
         # a fit in progress was for the old layout's tracker: its result is not taken
         if getattr(self, "_fit", None) is not None:
             self._fit.cancel()
+        cal = getattr(self, "calibration", None)
+        if cal is not None and cal.active and (channels, fs) != self._layout_key:
+            cal.refuse("calibration stopped: the source's channels or rate changed")
         self._fit = None
         self.tracked_hz, self.alarm = (), ""
         self.est = self.tracker = None
         if self.col_table is not None and self.col_floors:
-            from twin3d.physics.estimator import build_estimator, initial_state
+            from twin3d.physics.estimator import initial_state
 
-            noise = np.mean([sensors[channels[j]].noise_rms or 0.003 for j in self.col_floors])
-            self.est = build_estimator(self.model, fs, measured_floors=self.floors,
-                                       accel_noise_rms=max(float(noise), 1e-4))
+            self.est = self._estimator(self.model)
             self.est_state = initial_state(self.est)
             self.mode = "kalman"
             from twin3d.physics.frequency_tracking import FrequencyTracker
@@ -152,6 +170,15 @@ class LiveFeed:
                                                      fs)
         self.tb_zi = np.zeros(3)
         self._layout_key = (channels, fs)
+
+    def _estimator(self, model):
+        """The Kalman filter of `model` for the floors measured now."""
+        from twin3d.physics.estimator import build_estimator
+
+        sensors = self.scene.data.sensors
+        noise = np.mean([sensors[self.channels[j]].noise_rms or 0.003 for j in self.col_floors])
+        return build_estimator(model, self.fs, measured_floors=self.floors,
+                               accel_noise_rms=max(float(noise), 1e-4))
 
     # --- per block ----------------------------------------------------------------------------
 
@@ -181,6 +208,8 @@ class LiveFeed:
                 y = v[:, self.col_floors]
                 u, _ = estimate(self.est, self.est_state, ag, y)
                 self._floor_disp = u[-1, :self.n].copy()
+                self.truth_watch.estimate(b.seq, self._floor_disp)
+                self._calibration_data(t, ag, y)
                 if self.tracker is not None and self.tracker.append(ag, y) \
                         and self._fit is None:  # one fit at a time; a busy worker skips one
                     self._fit = self._worker().submit(self.tracker.identify_decimated,
@@ -237,9 +266,119 @@ class LiveFeed:
             return
         self.tracked_hz = tuple(self.tracker.accept(fit.result()))
         d = self.tracker.departure_percent()
-        self.alarm = "; ".join(
-            f"mode {r} {abs(d[r - 1]):.1f} % {'below' if d[r - 1] < 0 else 'above'} model"
-            for r in self.tracker.alarm())
+        modes = [f"mode {r} {abs(d[r - 1]):.1f} % {'below' if d[r - 1] < 0 else 'above'} model"
+                 for r in self.tracker.alarm()]
+        # localisation against the model held now; its standing alarm names the storey first
+        self.damage_watch.update(self.model, self.tracked_hz)
+        damage = self.damage_watch.alarm
+        if self.damage_watch.changed():  # raised, moved or cleared: into the history
+            from twin3d.history import records
+
+            self.emit(records.localisation(**self.damage_watch.record_fields(), source_t=self.t))
+        self.alarm = "; ".join(([damage.message()] if damage is not None else []) + modes)
+
+    # --- live calibration -------------------------------------------------------------------
+
+    def calibrate(self, seconds: float, save_as: str = "", fit_mass: bool = False):
+        """Start calibrating from the next `seconds` of data; returns the LiveCalibration
+        (its state, progress and message say how it goes)."""
+        from twin3d.live.calibration import LiveCalibration
+
+        cal = LiveCalibration(seconds, self.fs, self.floors, self.ingest.url,
+                              self.profile_name, save_as, fit_mass)
+        if self.calibration is not None and self.calibration.active:
+            cal.refuse("calibration refused: one is already in progress")
+            return cal
+        self.calibration = cal
+        if self.est is None:
+            cal.refuse("calibration refused: it needs the table and floor accelerometers "
+                       f"(the source gives {', '.join(self.channels) or 'none yet'})")
+        return cal
+
+    def _calibration_data(self, t: np.ndarray, ag: np.ndarray, y: np.ndarray) -> None:
+        cal = self.calibration
+        if cal is None or not cal.add(t, ag, y):
+            return
+        from twin3d.live.calibration import FITTING, fit_record
+
+        cal.state, cal.message = FITTING, f"calibrating: fitting the model to {cal.seconds:g} s"
+        noise = self.scene.data.sensors[self.channels[self.col_table]].noise_rms
+        cal.future = self._worker().submit(fit_record, *cal.record(), self.floors, self.fs,
+                                           self.scene, self.profile_name, noise, cal.fit_mass)
+
+    def _collect_calibration(self, wait_s: float = 0.0) -> None:
+        from twin3d.live.calibration import FITTING
+
+        cal = self.calibration
+        if cal is None or cal.future is None or cal.state != FITTING:
+            return
+        if wait_s > 0:
+            from concurrent.futures import wait
+
+            wait([cal.future], timeout=wait_s)
+        if not cal.future.done():
+            return
+        fut, cal.future = cal.future, None
+        if fut.cancelled():
+            cal.refuse("calibration cancelled")
+        elif fut.exception() is not None:  # the worker failed: said, not raised into the frame
+            cal.refuse(f"calibration failed: {fut.exception()!r}"[:200])
+        elif isinstance(fut.result(), str):
+            cal.refuse(fut.result())
+        else:
+            self.use_calibration(cal, fut.result())
+        self.emit_calibration(cal)
+
+    def emit_calibration(self, cal) -> None:
+        """The calibration (done or refused) into the monitoring history."""
+        from twin3d.history import records
+
+        r = cal.result
+        self.emit(records.calibration(
+            cal.profile, r.frequencies_hz if r is not None else (),
+            r.stiffness_n_per_m if r is not None else (),
+            r.damping_ns_per_m if r is not None else (), cal.source,
+            *(cal.t_span or (None, None)), coherence=r.coherence if r is not None else None,
+            residual=r.fit_error if r is not None else None, status=cal.state,
+            message=cal.message, saved=cal.saved))
+
+    def use_calibration(self, cal, result) -> None:
+        """Switch to the calibrated model without a restart: it becomes the scene's active
+        profile (saved first when asked); estimator and tracker are rebuilt on it."""
+        from datetime import UTC, datetime
+
+        from twin3d.live.calibration import with_calibrated_profile
+
+        name = cal.save_as or f"calibrated-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+        saved, note = False, ""
+        cal.result = result  # provenance() reads it
+        if cal.save_as:
+            from twin3d.scenefile import profiles as profile_store
+            from twin3d.scenefile.schema import SchemaError
+
+            try:
+                profile_store.save(name, result.mass_kg, result.stiffness_n_per_m,
+                                   result.damping_ns_per_m, source=f"live calibration from "
+                                   f"{cal.source}", provenance=cal.provenance())
+                saved = True
+            except (SchemaError, OSError) as e:  # the twin still uses it, unsaved
+                note = f"; not saved: {e}"
+        self.scene = with_calibrated_profile(self.scene, name, result,
+                                             f"live calibration from {cal.source}")
+        self.profile_name = name
+        self.model = self.scene.rig_model()
+        self.model_hz = rig_model_hz(self.scene)
+        if self.commander is not None:
+            self.commander.use_scene(self.scene)
+        if self.est is not None:  # the filter on the new model; the tracker keeps its window
+            from twin3d.physics.estimator import initial_state
+
+            self.est = self._estimator(self.model)
+            self.est_state = initial_state(self.est)
+            self.tracker.retarget(self.model_hz)
+            self.alarm = ""  # the next fit compares with the new model
+        cal.finish(result, name, saved)
+        cal.message += note
 
     def worker_pids(self) -> list[int]:
         """Process ids of the tracker's worker (none before the first fit): what a benchmark
@@ -256,7 +395,11 @@ class LiveFeed:
         headless loop calls this often and `state()` when it reports)."""
         for it in self.ingest.poll():
             self._process(it)
+        self.truth_watch.match(self.ingest)
         self._collect_fit()
+        self._collect_calibration()
+        if self.store is not None:  # tracker results and alarms into the history
+            self.store.observe(self)
         if self.script is not None:
             label = self.script(self.t)
             if label:
@@ -280,7 +423,22 @@ class LiveFeed:
             sample_rate_hz=self.fs, history_t=t_hist, history=hist,
             units=dict(getattr(self, "units", {})), counters=counters,
             status=self.ingest.status, tracked_hz=self.tracked_hz, model_hz=self.model_hz,
-            alarm=self.alarm)
+            alarm=self.alarm, localisation=tuple(self.damage_watch.rows()),
+            localisation_status=self.damage_watch.status,
+            truth_hz=tuple(getattr(self.ingest, "truth_frequencies_hz", None) or ()),
+            estimate_vs_truth_rel_rms=self.truth_watch.rel_rms,
+            model_name=self.profile_name,
+            calibration=self.calibration.message if self.calibration is not None else "",
+            calibration_progress=(self.calibration.progress if self.calibration is not None
+                                  and self.calibration.active else None),
+            **({} if self.store is None else {"trend": self.store.trend(),
+                                              "history_warning": self.store.warning()}))
+
+    def emit(self, record) -> None:
+        """One record (twin3d.history.records: a calibration, a localisation...) into the
+        monitoring history and the scene's trend; nothing when history is off. Never waits."""
+        if self.store is not None:
+            self.store.emit(record)
 
     @property
     def sublabel(self) -> str:

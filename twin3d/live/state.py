@@ -33,3 +33,18 @@ class TwinState:
     # as the rig carries it (Scene.rig_model, actuator hung on, coil open; feeds.rig_model_hz)
     model_hz: tuple[float, ...] = ()
     alarm: str = ""  # e.g. "mode 1 2.3 % below model"
+    # damage localisation (twin3d.live.damage_watch): the storeys the standing alarm names,
+    # each {storey, change_percent, ci95_percent}; its status (learning, watching, storeys,
+    # unexplained); a simulated rig's truth (empty/None for a real rig)
+    localisation: tuple[dict, ...] = ()
+    localisation_status: str = ""
+    truth_hz: tuple[float, ...] = ()
+    estimate_vs_truth_rel_rms: float | None = None
+    # the monitoring history (twin3d.live.history_feed): the trend of the tracked frequencies
+    # over the last hours with calibrations and alarms (None: history off), and a store that is
+    # down or wrong, said in one line (empty while it takes the records)
+    trend: object = None  # twin3d.live.history_feed.Trend
+    history_warning: str = ""
+    model_name: str = ""  # the profile the twin's model is (a calibration names a new one)
+    calibration: str = ""  # the latest calibration's word: progress, result or refusal
+    calibration_progress: float | None = None  # 0..1 while one collects or fits, else None

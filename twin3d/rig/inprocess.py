@@ -20,6 +20,7 @@ from twin3d.protocol.commands import arg_range
 from twin3d.rig.core import AMBIENT_RMS, DEFAULT_TRUTH, RigCore
 from twin3d.rig.loop import run_rig
 from twin3d.rig.transports import MqttTransport
+from twin3d.rig.truth import parse_damage
 
 SIM_RIG_ID = "sim"
 
@@ -29,11 +30,12 @@ class InProcessRig:
 
     def __init__(self, scene, *, rig_id: str = SIM_RIG_ID, truth: str = DEFAULT_TRUTH,
                  seed: int = 0, ambient_rms: float = AMBIENT_RMS, start_rpm: float = 0.0,
-                 audit=None):
+                 audit=None, damage=()):
         self.bus = LoopbackBus()
         self.rig_id = rig_id
         self.core = RigCore(scene, truth=truth, seed=seed, ambient_rms=ambient_rms,
                             rig_id=rig_id, audit=audit)
+        self.core.sim.set_damage(damage)  # twin3d.rig.truth.Damage items
         if start_rpm:
             self.core.start_running(start_rpm)
         self._transport = None
@@ -88,15 +90,33 @@ class SimSource(MqttSource):
         self.rig.stop()
 
 
-@register_scheme("sim", usage="sim[?rpm=R&seed=N]")
+SIM_USAGE = "sim[?rpm=R&seed=N&truth=PROFILE&damage=STOREY:FRACTION[@T]...]"
+
+
+@register_scheme("sim", usage=SIM_USAGE)
 def open_sim(url: str, scene) -> SimSource:
-    """The `sim` source URL: this scene's rig in this process, optionally already running."""
+    """The `sim` source URL: this scene's rig in this process, optionally already running,
+    with another truth (`truth=`: a named truth, a scene or saved profile) and damage
+    (`damage=2:-0.1@30`, repeatable: storey 2's stiffness x 0.9 from rig time 30 s)."""
     if scene is None:
         raise ValueError("source 'sim' needs a scene")
     name, _, query = url.partition("?")
     if name != "sim":
-        raise ValueError(f"source {url!r} not understood (expected sim[?rpm=R&seed=N])")
-    q = parse_qs(query)
+        raise ValueError(f"source {url!r} not understood (expected {SIM_USAGE})")
+    q = parse_qs(query, keep_blank_values=True)
+    unknown = sorted(set(q) - {"rpm", "seed", "truth", "damage"})
+    if unknown:
+        raise ValueError(f"source {url!r}: unknown parameter {unknown[0]!r} (expected "
+                         f"{SIM_USAGE})")
     lo, hi = arg_range("set_speed", "rpm", scene.data.limits)
-    return SimSource(scene, rpm=query_float(q, "rpm", 0.0, lo, hi, url),
-                     seed=int(query_float(q, "seed", 0, 0, 2**31, url)))
+    try:
+        damage = [parse_damage(d, scene.n_storeys) for d in q.get("damage", [])]
+    except ValueError as e:
+        raise ValueError(f"source {url!r}: {e}") from None
+    truth = q["truth"][-1] if "truth" in q else DEFAULT_TRUTH
+    try:
+        return SimSource(scene, rpm=query_float(q, "rpm", 0.0, lo, hi, url),
+                         seed=int(query_float(q, "seed", 0, 0, 2**31, url)), truth=truth,
+                         damage=damage)
+    except ValueError as e:  # an unknown truth
+        raise ValueError(f"source {url!r}: {e}") from None

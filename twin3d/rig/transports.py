@@ -25,11 +25,15 @@ class MqttTransport:
     `link` is an `MqttLink` (`MqttTransport.connect`) or a loopback link to a twin in this
     process (`twin3d.rig.inprocess`); the rig cannot tell them apart."""
 
-    def __init__(self, link, rig_id: str):
+    def __init__(self, link, rig_id: str, data_link=None):
         from twin3d.io.mqtt_link import Topics
 
         self.topics = Topics.for_rig(rig_id)
         self.link = link
+        # on a cluster the data blocks get a connection of their own (see `connect`)
+        self.data_link = data_link or link
+        if data_link is not None:
+            data_link.start()
         # identity from the broker: operator USER may write only cmd/USER and heartbeat/USER
         # (the ACL of io/broker_config.py), so the user is taken from the topic
         link.subscribe(self.topics.cmd_filter, qos=1)
@@ -43,18 +47,33 @@ class MqttTransport:
         return Will(Topics.for_rig(rig_id).state, json.dumps({"status": "lost", "rig_id": rig_id}))
 
     @classmethod
-    def connect(cls, host: str, port: int, rig_id: str, username: str | None = None,
-                password: str | None = None, tls=None) -> MqttTransport:
+    def connect(cls, host: str | list[tuple[str, int]], port: int, rig_id: str,
+                username: str | None = None, password: str | None = None,
+                tls=None) -> MqttTransport:
+        """`host`: one broker, or a cluster's [(host, port), ...] (the link fails over).
+
+        On a cluster the data blocks (QoS 0, not retained) go on a second connection: NATS
+        stores QoS 1 and retained messages (state, acks, meta) in JetStream, and while the
+        cluster elects a new leader for those streams (a node died) each such publish holds
+        up its connection's reading for seconds (measured 4 s each on nats-server 2.9), data
+        behind it included. Data on its own connection never touches JetStream."""
         from twin3d.io.mqtt_link import MqttLink
 
-        return cls(MqttLink(host, port, client_id=f"twin3d-rig-{rig_id}-{os.getpid()}",
-                            username=username, password=password, tls=tls,
-                            will=cls.will(rig_id)), rig_id)
+        client_id = f"twin3d-rig-{rig_id}-{os.getpid()}"
+        link = MqttLink(host, port, client_id=client_id, username=username, password=password,
+                        tls=tls, will=cls.will(rig_id))
+        data = (MqttLink(host, port, client_id=client_id + "-data", username=username,
+                         password=password, tls=tls)
+                if isinstance(host, list) and len(host) > 1 else None)
+        return cls(link, rig_id, data)
 
     def wait_ready(self, timeout: float) -> bool:
-        return self.link.wait_connected(timeout)
+        return self.link.wait_connected(timeout) and self.data_link.wait_connected(timeout)
 
     def start(self, core: RigCore) -> None:
+        from twin3d.io.mqtt_link import topic
+
+        self._truth_topic = topic(core.rig_id, "truth")
         self._overflows_seen = self.link.counters.overflows
         self._meta = json.dumps(core.meta())
         self._meta_for = -1  # connection count the retained meta was last published on
@@ -90,8 +109,12 @@ class MqttTransport:
 
         self._republish_meta()
         if out is not None:
-            self.link.publish(self.topics.data, encode(out.seq, out.t0_ns, out.block.fs,
-                                                       out.block.readings))
+            self.data_link.publish(self.topics.data, encode(out.seq, out.t0_ns, out.block.fs,
+                                                            out.block.readings))
+            # the simulated rig's ground truth (a real rig has none to publish): retained, so a
+            # twin that joins late sees the truth's modes and damage at once
+            self.link.publish(self._truth_topic, json.dumps(truth_message(core, out)),
+                              retain=True)
         for e in events:
             if isinstance(e, Ack):
                 self.link.publish(self.topics.ack, e.to_json(), qos=1)
@@ -104,6 +127,18 @@ class MqttTransport:
         state["status"] = "offline"  # a clean exit; only a lost connection says "lost"
         self.link.publish(self.topics.state, json.dumps(state), qos=1, retain=True)
         self.link.stop()  # paho sends what is queued before the DISCONNECT
+        if self.data_link is not self.link:
+            self.data_link.stop()
+
+
+def truth_message(core: RigCore, out: Outgoing) -> dict:
+    """`twin3d/<rig>/truth` for one block: the floors' true displacement (relative to the
+    table) at the block's last sample, the truth's modes (actuator hung on, coil open) and the
+    damage in force; `seq` ties it to the data block."""
+    return {"rig_id": core.rig_id, "seq": out.seq,
+            "floor_disp_m": [float(u) for u in out.block.truth.floor_disp[-1]],
+            "frequencies_hz": [float(f) for f in core.sim.truth_frequencies_hz()],
+            "damage": core.sim.damage_in_force}
 
 
 class PtyTransport:

@@ -201,6 +201,15 @@ class Scene:
                               ", ".join(sorted(self.data.profiles)))
         return profile_model(self.data.profiles[name], self.n_storeys)
 
+    def with_active(self, profile: str | None) -> Scene:
+        """This scene with `profile` (checked) as its active model, so that every reader of
+        the active model (estimator, tracker, dry run, HUD) uses the same one."""
+        if not profile or profile == self.data.model.active:
+            return self
+        self.model(profile)  # unknown: a SchemaError naming the known ones
+        return dataclasses.replace(self, data=dataclasses.replace(
+            self.data, model=dataclasses.replace(self.data.model, active=profile)))
+
     def carried(self, model: LinearModel) -> LinearModel:
         """`model` as the rig carries it: with the installed actuator hung on its floor, coil
         open (one more degree of freedom, the last); unchanged when none is installed."""

@@ -54,6 +54,7 @@ class TwinApp:
         self.caption = caption
         self.subtitle = ""
         self.plots = self._make_plots(speed_plot=not panels) if plots else None
+        self.trend = self._make_trend() if plots else None
         self.panels = self._make_panels() if panels else None
         self.frames = 0
         self._fps, self._last_wall = 0.0, None
@@ -67,6 +68,11 @@ class TwinApp:
 
         # with the motor panel open the speed is on the panel; its plot makes room
         return LivePlots(self.scene, speed_plot=speed_plot)
+
+    def _make_trend(self):
+        from twin3d.view.trend_plot import TrendPlot
+
+        return TrendPlot()  # hidden until the feed's state carries a trend (--store)
 
     def _make_panels(self):
         from twin3d.view.panel_dock import PanelDock
@@ -99,7 +105,8 @@ class TwinApp:
         mag = self.magnifier.update(absolute, time.dt)
         q = mag * absolute
         drift = np.abs(storey_drift(u))
-        self.view.show(q, state.motor_angle_rad, q[0], drift / self.drift_limit)
+        self.view.show(q, state.motor_angle_rad, q[0], drift / self.drift_limit,
+                       damaged_storeys=tuple(r["storey"] for r in state.localisation))
         caption = self.caption or getattr(self.feed, "label", "") or state.source
         if state.source.startswith("model") and np.any(u):
             caption = f"{caption}, displacement x{mag:g}"
@@ -111,6 +118,8 @@ class TwinApp:
         self.hud._set(self.hud.subtitle, self.subtitle)
         if self.plots is not None:
             self.plots.update(state)
+        if self.trend is not None:
+            self.trend.show(state)
         self.frames += 1
 
     def step(self, n: int = 1) -> None:

@@ -32,7 +32,7 @@ class Hud:
         self.subtitle = Text("", parent=ui, position=(-0.2 if kiosk else 0.0, -0.43),
                              origin=(0, 0), scale=1.35,
                              color=TEXT)
-        self.legend = DriftLegend(drift_limit_m, (0.53, -0.44) if kiosk else (-0.86, -0.43))
+        self.legend = DriftLegend(drift_limit_m, (0.53, -0.44) if kiosk else (-0.86, -0.455))
         self.title = title
 
         self._next_status = 0.0
@@ -62,11 +62,20 @@ class Hud:
         if state.tracked_hz:  # beside the model's: their parting is what the alarm watches
             lines.append("tracked  " + _freqs(state.tracked_hz))
             lines.append("model    " + _freqs(state.model_hz))
+        truth_hz = getattr(state, "truth_hz", ())
+        if truth_hz:  # a simulated rig: its truth, and how far the estimate is from it
+            lines.append("truth    " + _freqs(truth_hz))
+            rel = getattr(state, "estimate_vs_truth_rel_rms", None)
+            if rel is not None:
+                lines.append(f"est vs truth {100 * rel:5.1f} % rms")
         lines += [""] * (STATUS_LINES - len(lines))
         for text, line in zip(self.status, lines):
             self._set(text, line if len(line) <= 34 else line[:33] + "…")
         alarm = state.alarm or ("" if state.status == "ok" else f"rig: {state.status.upper()}")
         wrapped = _wrap(alarm, 40, len(self.alarm)) + [""] * len(self.alarm)
+        store = getattr(state, "history_warning", "")  # the history store down or wrong
+        if store:  # the last line says so, whatever the alarm
+            wrapped = wrapped[:len(self.alarm) - 1] + [_wrap(store, 40, 1)[0]]
         for text, line in zip(self.alarm, wrapped):
             self._set(text, line)
 

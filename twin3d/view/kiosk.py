@@ -106,6 +106,12 @@ class Tour:
         self.app, self.steps = app, steps
         self.index, self.elapsed = -1, 0.0
         self.next()
+        import os  # the browser view's URL (`twin3d serve`) as a QR code for phones
+
+        from twin3d.view.qr_badge import WEB_URL_ENV, QrBadge
+
+        url = os.environ.get(WEB_URL_ENV, "").strip()
+        self.qr_badge = QrBadge(url) if url else None
 
     def next(self) -> None:
         self.index = (self.index + 1) % len(self.steps)

@@ -36,6 +36,9 @@ def _flat_arrays(parts: list[Part]):
             np.vstack(cs).astype(np.float32), ranges)
 
 
+DAMAGE_RGBA = np.array([0.85, 0.1, 0.85, 1.0], dtype=np.float32)  # a storey localised as changed
+
+
 class RigView:
     """Entities of the rig; `show(q, theta, x_g, drift_ratio)` poses and colours them."""
 
@@ -100,9 +103,11 @@ class RigView:
             self.floor_labels.append(t)
 
     def show(self, q: np.ndarray, theta: float = 0.0, x_g: float = 0.0,
-             drift_ratio: np.ndarray | None = None) -> None:
+             drift_ratio: np.ndarray | None = None, damaged_storeys=()) -> None:
         """q = [x_g, x_1..x_N]: absolute sway displacements as drawn (m, magnified);
-        theta: rotor angle (rad); drift_ratio: each storey's |drift| / drift limit (true)."""
+        theta: rotor angle (rad); drift_ratio: each storey's |drift| / drift limit (true);
+        damaged_storeys: 1-based storeys the localisation names (TwinState.localisation),
+        whose legs are drawn in DAMAGE_RGBA."""
         v = self._work
         v[:] = self.base_vertices["structure"]
         v[:, 0] += sway_displacement(self.j0, self.j1, self.w1, q).astype(np.float32)
@@ -114,6 +119,9 @@ class RigView:
         if drift_ratio is not None:  # one colour per storey, spread to its leg vertices
             per_storey = drift_colours(np.asarray(drift_ratio)).astype(np.float32)
             column_view(mesh, "color")[self.colour_rows] = per_storey[self.colour_storey]
+        for st in damaged_storeys:
+            column_view(mesh, "color")[self.colour_rows[self.colour_storey == st - 1]] = \
+                DAMAGE_RGBA
         self.pose_rigid(q, theta, x_g)
 
     def pose_rigid(self, q: np.ndarray, theta: float, x_g: float) -> None:
