@@ -2,8 +2,8 @@
 process, one task at a time), `processes` (a ProcessPoolExecutor of fresh interpreters) and
 `dask://HOST:PORT` or `dask://local` (a Dask client; see dask_cluster.py).
 
-Every worker pins numba's threads (NUMBA_NUM_THREADS before numba loads, and
-numba.set_num_threads in each task) and its BLAS threads to one, and compiles or loads the
+Every worker pins numba's threads (NUMBA_NUM_THREADS set by the worker itself before numba
+loads, and numba.set_num_threads in each task) and its BLAS threads to one, and compiles or loads the
 kernels once, when it starts. `local` runs in the caller's process as it is."""
 
 from __future__ import annotations
@@ -74,6 +74,9 @@ def warm_worker(numba_threads: int, preload: tuple[str, ...] = ()) -> float:
     import importlib
     import time
 
+    # before numba loads in this fresh interpreter; never set in the parent, where numba may
+    # already run its threads (it refuses a different NUMBA_NUM_THREADS once they started)
+    os.environ["NUMBA_NUM_THREADS"] = str(numba_threads)
     import numba
 
     from twin3d.physics import warmup
@@ -118,7 +121,7 @@ def process_pool(n: int, numba_threads: int,
     started with BLAS and numba threads pinned (they read it as they load) and warmed once."""
     pool = cf.ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"),
                                   initializer=warm_worker, initargs=(numba_threads, preload))
-    with _environment({**PINNED_ENV, "NUMBA_NUM_THREADS": str(numba_threads)}):
+    with _environment(PINNED_ENV):  # BLAS reads these as it loads; numba: warm_worker
         # a spawn pool starts all its workers at the first submit: here, in this environment
         pool.submit(os.getpid).result()
     return pool
