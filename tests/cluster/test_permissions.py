@@ -62,8 +62,8 @@ def test_a_rig_writes_only_its_own_topics(cluster, wait_for):
 
 
 def test_retained_state_reaches_a_late_viewer_on_another_node(cluster, wait_for):
-    t = Topics.for_rig("rig3")
-    rig = _link(cluster, 1, "rig3")
+    t = Topics.for_rig("rig4")
+    rig = _link(cluster, 1, "rig4")
     try:
         assert rig.publish(t.state, b'{"status": "ok"}', qos=1, retain=True)
         late = []

@@ -10,7 +10,7 @@ import pytest
 def dask_cluster():
     from twin3d.sweep.dask_cluster import local_cluster
 
-    cluster = local_cluster(n_workers=2, numba_threads=1)
+    cluster = local_cluster(n_workers=2)
     try:
         yield cluster
     finally:

@@ -2,19 +2,22 @@
 pure=False (else a retried task, same arguments, could be answered from its first, failed,
 run); the scene goes to every worker once (scatter). A worker plugin warms each worker once
 (kernels compiled or loaded, the tool imported), those that join later included. Dask pins
-OpenMP/MKL/OpenBLAS threads per worker but not numba's: a LocalCluster started here gets
-NUMBA_NUM_THREADS through `distributed.nanny.pre-spawn-environ`, and every task calls
-numba.set_num_threads in the thread that runs it, which pins a remote cluster's workers too."""
+OpenMP/MKL/OpenBLAS threads per worker but not numba's: every task calls
+numba.set_num_threads in the thread that runs it, which pins local and remote workers alike.
+NUMBA_NUM_THREADS is not passed through `distributed.nanny.pre-spawn-environ`: the nanny writes
+that table into the *client's* os.environ (at every worker start, restarts included) and leaves
+it there, and numba in the client then refuses to run once its threads started with another
+count."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
 
-import dask
 from distributed import Client, LocalCluster
 from distributed.cfexecutor import ClientExecutor
 from distributed.diagnostics.plugin import WorkerPlugin
@@ -44,12 +47,15 @@ class DaskExecutor(ClientExecutor):
         return self._client.scatter(obj, broadcast=True, hash=False) if obj is not None else None
 
 
-def local_cluster(n_workers: int, numba_threads: int = 1) -> LocalCluster:
-    """A LocalCluster on loopback (one thread per worker), numba pinned in every worker."""
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS":
-                          str(numba_threads)}):
+def local_cluster(n_workers: int) -> LocalCluster:
+    """A LocalCluster on loopback, one thread per worker (numba is pinned by each task)."""
+    saved = dict(os.environ)  # the nanny's pre-spawn table (OMP_NUM_THREADS=1...) stays ours
+    try:
         return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                             host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _reachable(spec: ExecutorSpec, address: str) -> None:
@@ -67,7 +73,7 @@ def dask_executor(spec: ExecutorSpec, n_workers: int, numba_threads: int,
                   preload: tuple[str, ...] = ()) -> Iterator:
     cluster = None
     if spec.host == "local":
-        cluster = local_cluster(n_workers, numba_threads)
+        cluster = local_cluster(n_workers)
         address = cluster.scheduler_address
     else:
         address = f"tcp://{spec.host}:{spec.port}"

@@ -12,6 +12,7 @@ import concurrent.futures as cf
 import contextlib
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -74,9 +75,11 @@ def warm_worker(numba_threads: int, preload: tuple[str, ...] = ()) -> float:
     import importlib
     import time
 
-    # before numba loads in this fresh interpreter; never set in the parent, where numba may
-    # already run its threads (it refuses a different NUMBA_NUM_THREADS once they started)
-    os.environ["NUMBA_NUM_THREADS"] = str(numba_threads)
+    # only before numba loads (a fresh pool interpreter): where numba is already loaded, its
+    # threads may run, and its compiler's config reload refuses a changed NUMBA_NUM_THREADS;
+    # set_num_threads below pins the threads used either way
+    if "numba" not in sys.modules:
+        os.environ["NUMBA_NUM_THREADS"] = str(numba_threads)
     import numba
 
     from twin3d.physics import warmup
