@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 
@@ -135,20 +132,6 @@ def bench_mc_frf(samples: int, freqs: int) -> list[dict]:
     return [f]
 
 
-def bench_start() -> list[dict]:
-    """First compile vs load from the numba cache, in fresh processes."""
-    code = "from twin3d.physics import warmup; print(warmup())"
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        times = []
-        for _ in range(2):
-            r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                               text=True, check=True)
-            times.append(float(r.stdout.strip().splitlines()[-1]))
-    return [figure("start-up: compile every kernel (cold) vs load from the numba cache (warm)",
-                    times[1], times[0], "cold compile", "s", 5.0)]
-
-
 def run_benchmarks(quick: bool = False, progress: Callable[[str], None] | None = print) -> dict:
     say = progress or (lambda s: None)
     figures: list[dict] = []
@@ -157,8 +140,7 @@ def run_benchmarks(quick: bool = False, progress: Callable[[str], None] | None =
         ("coupled rig", lambda: bench_rig(1.0 if quick else 10.0)),
         ("Monte Carlo FRF", lambda: bench_mc_frf(500 if quick else 10_000,
                                                  200 if quick else 1000)),
-        ("start-up", bench_start),
-    ]
+    ]  # start-up (compile vs load) and the first start: bench/first_start.py
     steps += _module_steps(quick)
     for i, (what, fn) in enumerate(steps, 1):
         say(f"[{i}/{len(steps)}] {what} ...")

@@ -1,9 +1,12 @@
 """`replay:PATH[?speed=X]`: a recording folder (`twin3d.io.recorder`) played back as a source, at
-X times real time (0: as fast as the consumer polls)."""
+X times real time (0: as fast as the consumer polls). A file that is not a recording
+(`replay:FILE.uff?map=...`) is opened by the opener registered for its suffix
+(`register_replay_file`; twin3d.formats registers UFF, .mat, CSV, NPZ)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -17,11 +20,12 @@ class ReplaySource(Ingest):
 
     check_clock = False  # played at any speed: only the recording's own clock is judged
 
-    def __init__(self, url: str, folder: str, speed: float = 1.0):
+    def __init__(self, url: str, folder: str, speed: float = 1.0, recording=None):
         super().__init__(url)
         from twin3d.io.recorder import encoded, read_recording
 
-        self.recording = read_recording(folder)
+        # `recording`: one built in memory (an imported file) instead of read from `folder`
+        self.recording = recording if recording is not None else read_recording(folder)
         # blocks whose header no receiver may use are dropped here (counted), so that the
         # replay's clock (`_due_ns`) only ever sees sane sampling rates
         good = []
@@ -85,9 +89,23 @@ class ReplaySource(Ingest):
         return out
 
 
-@register_scheme("replay", usage="replay:PATH[?speed=X]")
+# suffix -> opener(url, path, parsed query, scene) for files that are not recordings: the room
+# that reads them registers itself (io may not import it)
+FILE_OPENERS: dict[str, Callable[[str, str, dict, object], Ingest]] = {}
+
+
+def register_replay_file(suffixes, opener: Callable[[str, str, dict, object], Ingest]) -> None:
+    for suffix in suffixes:
+        FILE_OPENERS[suffix.lower()] = opener
+
+
+@register_scheme("replay", usage="replay:PATH[?speed=X] (or replay:FILE.uff|.mat|.csv|.npz"
+                 "?map=COL=ROLE,...)")
 def open_replay(url: str, scene=None) -> Ingest:
     path, _, query = url[len("replay:"):].partition("?")
+    file_opener = FILE_OPENERS.get(Path(path).suffix.lower())
+    if file_opener is not None and Path(path).is_file():
+        return file_opener(url, path, parse_qs(query), scene)
     if not (Path(path) / "blocks.t3d").is_file():
         raise ValueError(f"source {url!r}: {path!r} is not a recording folder (no blocks.t3d)")
     return ReplaySource(url, path, query_float(parse_qs(query), "speed", 1.0, 0.0, 1000.0, url))

@@ -52,18 +52,23 @@ def wrap(a):
 
 
 def chain_from_frequencies(mass: np.ndarray, fn_hz: np.ndarray,
-                           k_start: np.ndarray | None = None) -> np.ndarray:
+                           k_start: np.ndarray | None = None,
+                           modes: np.ndarray | None = None) -> np.ndarray:
     """Storey stiffnesses of a chain with the given masses whose natural frequencies best match
-    fn_hz (least squares on relative frequency errors): an update's starting point."""
+    fn_hz (least squares on relative frequency errors): an update's starting point.
+
+    modes: the 0-based chain mode of each frequency (None: modes 1, 2, ... in order)."""
     n = mass.size
     M = np.diag(mass)
-    lam1 = scipy.linalg.eigh(chain_matrix(np.ones(n)), M, eigvals_only=True)[0]
-    k0 = np.full(n, (2 * np.pi * fn_hz[0]) ** 2 / lam1) if k_start is None else k_start
-    m = min(n, fn_hz.size)
+    fn_hz = np.asarray(fn_hz, dtype=float)
+    idx = np.arange(min(n, fn_hz.size)) if modes is None else np.asarray(modes, dtype=int)
+    fn_hz = fn_hz[:idx.size]
+    lam = scipy.linalg.eigh(chain_matrix(np.ones(n)), M, eigvals_only=True)
+    k0 = np.full(n, (2 * np.pi * fn_hz[0]) ** 2 / lam[idx[0]]) if k_start is None else k_start
 
     def res(q):
         w2 = scipy.linalg.eigh(chain_matrix(np.exp(q)), M, eigvals_only=True)
-        return np.sqrt(w2[:m]) / (2 * np.pi * fn_hz[:m]) - 1.0
+        return np.sqrt(w2[idx]) / (2 * np.pi * fn_hz) - 1.0
 
     return np.exp(scipy.optimize.least_squares(res, np.log(k0)).x)
 
@@ -83,7 +88,8 @@ def chain_damping(mass, stiffness, zeta) -> np.ndarray:
 def fit_chain(frequency_hz: np.ndarray, h_measured: np.ndarray, response: Response,
               mass_kg: np.ndarray, starts: Sequence[tuple[np.ndarray, np.ndarray]],
               weight: np.ndarray | None = None, fit_mass: bool = False,
-              fit_gain: bool = True, points: np.ndarray | None = None) -> ChainFit:
+              fit_gain: bool = True, points: np.ndarray | None = None,
+              bounds: tuple[np.ndarray, np.ndarray] | None = None) -> ChainFit:
     """Least-squares storey values (k, c, and m if asked) for `h_measured` (n_f, channels).
 
     response(m, k, c, f) -> the model's complex FRF at f, (n_f, channels), in the unit of
@@ -91,7 +97,9 @@ def fit_chain(frequency_hz: np.ndarray, h_measured: np.ndarray, response: Respon
     or (n_f,) non-negative weights of the squared log residual (None: all 1). With fit_gain a
     real positive calibration gain is eliminated in closed form and, when masses are fitted
     too, the total mass is held (an uncalibrated FRF's scale cannot tell mass from gain).
-    Bounds: each value within STIFFNESS_FACTOR, DAMPING_FACTOR, MASS_FACTOR of its start.
+    Bounds: each value within STIFFNESS_FACTOR, DAMPING_FACTOR, MASS_FACTOR of its start, or
+    `bounds` = (lo, hi), physical values of [k..., c..., (m...)] that every start is clipped
+    into (a caller's limits relative to its own start model and absolute sanity).
     """
     f = np.asarray(frequency_hz, dtype=float)
     h = np.asarray(h_measured, dtype=complex).reshape(f.size, -1)
@@ -129,9 +137,16 @@ def fit_chain(frequency_hz: np.ndarray, h_measured: np.ndarray, response: Respon
     sol, best_start, best_bounds = None, None, None
     for k0, c0 in starts:
         q0 = np.log(np.concatenate([k0, c0] + ([m0] if fit_mass else [])))
-        span = np.log(np.concatenate([np.full(n, STIFFNESS_FACTOR), np.full(n, DAMPING_FACTOR)]
-                                     + ([np.full(n, MASS_FACTOR)] if fit_mass else [])))
-        lo, hi = q0 - span, q0 + span
+        if bounds is None:
+            span = np.log(np.concatenate([np.full(n, STIFFNESS_FACTOR),
+                                          np.full(n, DAMPING_FACTOR)]
+                                         + ([np.full(n, MASS_FACTOR)] if fit_mass else [])))
+            lo, hi = q0 - span, q0 + span
+        else:
+            lo, hi = np.log(np.asarray(bounds[0], float)), np.log(np.asarray(bounds[1], float))
+            if lo.size != q0.size or hi.size != q0.size or np.any(lo >= hi):
+                raise ValueError(f"bounds need {q0.size} increasing (lo, hi) pairs")
+            q0 = np.clip(q0, lo + 1e-6, hi - 1e-6)
         s = scipy.optimize.least_squares(res, q0, bounds=(lo, hi), method="trf")
         if sol is None or s.cost < sol.cost:
             sol, best_start, best_bounds = s, q0, (lo, hi)

@@ -187,9 +187,39 @@ def identify(frequency_hz: np.ndarray, h_acc: np.ndarray, n_modes: int | None = 
     circle diameter: a channel near a node sees a small, noisy circle)."""
     f = np.asarray(frequency_hz, dtype=float)
     h = np.asarray(h_acc, dtype=complex).reshape(f.size, -1)
+    n_modes = h.shape[1] if n_modes is None else n_modes
+    return identify_in_bands(f, h, find_bands(f, h, n_modes, f_min_hz, f_max_hz),
+                             driving_point)
+
+
+def bands_around(frequency_hz: np.ndarray, h_acc: np.ndarray, modes_hz, damping_ratios
+                 ) -> list[Band]:
+    """A circle-fit band about each given mode (e.g. stable poles): four half-power
+    half-widths (zeta f) or 5.5 bins either side, never more than 40 % of the way to a
+    neighbour; its peak is the summed normalised mobility's largest bin inside."""
+    f = np.asarray(frequency_hz, dtype=float)
+    y = np.abs(_mobility(f, np.asarray(h_acc).reshape(f.size, -1)))
+    s = np.sum(y / np.max(y, axis=0), axis=1)
+    df = float(np.median(np.diff(f)))
+    fn = np.asarray(modes_hz, dtype=float)
+    bands = []
+    for j, (fr, z) in enumerate(zip(fn, damping_ratios)):
+        width = max(4.0 * z * fr, 5.5 * df)
+        lo_f = max(fr - width, fr - 0.4 * (fr - fn[j - 1]) if j else -np.inf)
+        hi_f = min(fr + width, fr + 0.4 * (fn[j + 1] - fr) if j + 1 < fn.size else np.inf)
+        lo = int(np.searchsorted(f, lo_f))
+        hi = max(int(np.searchsorted(f, hi_f, side="right")), lo + 1)
+        bands.append(Band(float(f[lo + int(np.argmax(s[lo:hi]))]), lo, hi))
+    return bands
+
+
+def identify_in_bands(frequency_hz: np.ndarray, h_acc: np.ndarray, bands: list[Band],
+                      driving_point: int | None = None) -> ModalId:
+    """Circles in the given bands (see `identify`)."""
+    f = np.asarray(frequency_hz, dtype=float)
+    h = np.asarray(h_acc, dtype=complex).reshape(f.size, -1)
     nch = h.shape[1]
-    n_modes = nch if n_modes is None else n_modes
-    bands = find_bands(f, h, n_modes, f_min_hz, f_max_hz)
+    n_modes = len(bands)
     y = _mobility(f, h)
     circles = [[fit_circle(f[b.lo:b.hi], y[b.lo:b.hi, j]) for j in range(nch)] for b in bands]
     fn = np.empty(n_modes)

@@ -6,6 +6,8 @@ Coordinates are floor displacements relative to the base (slip table), floors nu
     M u'' + C u' + K u = f(t) - M 1 a_g(t),
 
 and the floors' absolute acceleration, what an accelerometer measures, is u'' + a_g.
+A force at a floor, and a base that is a degree of freedom of its own (free on rails or
+sprung), are in `shear_frame.py`, which builds on these matrices.
 """
 
 from __future__ import annotations
@@ -122,7 +124,13 @@ def modal_analysis(model: LinearModel) -> Modes:
     lam = lam[lam.imag > 0]
     zeta = np.full(model.n, np.nan)
     wd = np.full(model.n, np.nan)
+    # a rigid-body mode (free base) has no oscillatory pair: 0 Hz, damping undefined
+    rigid = w2 <= 1e-9 * max(float(np.max(np.abs(w2))), 1e-300)
+    w[rigid] = 0.0
+    wd[rigid] = 0.0
     for r in range(model.n):
+        if rigid[r]:
+            continue
         if lam.size == 0:
             break  # overdamped: no oscillatory pair left
         k = int(np.argmin(np.abs(np.abs(lam) - w[r])))

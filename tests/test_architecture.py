@@ -19,19 +19,23 @@ FORBIDDEN = {
     "physics": {"*"},
     "io": {"*"},
     "history": {"*"},
-    "protocol": {"rig", "live", "view", "cli", "tools", "bench", "web", "history", "sweep"},
+    "protocol": {"rig", "live", "view", "cli", "tools", "bench", "web", "history", "sweep",
+                 "formats"},
     "scenefile": {"io", "protocol", "rig", "live", "view", "cli", "tools", "bench", "web",
-                  "history", "sweep"},
-    "rig": {"live", "view", "cli", "tools", "bench", "web", "history", "sweep"},
+                  "history", "sweep", "formats"},
+    "rig": {"live", "view", "cli", "tools", "bench", "web", "history", "sweep", "formats"},
     "tools": {"view", "io", "rig", "live", "cli", "bench", "web", "history", "sweep"},
     "view": {"rig", "cli", "bench", "web", "history", "sweep"},
     "live": {"view", "cli", "bench", "web", "sweep"},
     # read-only by construction: no import of the command protocol, the rig or the scene
-    "web": {"protocol", "rig", "view", "cli", "tools", "bench", "sweep"},
+    "web": {"protocol", "rig", "view", "cli", "tools", "bench", "sweep", "formats"},
     "sweep": {"view", "io", "rig", "live", "cli", "bench", "web", "history"},
+    # files of modal testing: reads and writes recordings through io, nothing else of ours
+    "formats": {"physics", "protocol", "scenefile", "rig", "live", "view", "tools", "cli",
+                "bench", "web", "history", "sweep"},
 }
 ROOMS = {"physics", "io", "protocol", "scenefile", "rig", "live", "view", "tools", "cli", "bench",
-         "web", "history", "sweep"}
+         "web", "history", "sweep", "formats"}
 FORBIDDEN_IN_PHYSICS = {"ursina", "panda3d", "paho", "serial", "socket", "trimesh", "requests",
                         "subprocess", "threading"}
 
@@ -159,6 +163,10 @@ def test_every_room_keeps_its_import_rules_and_no_cycles():
      "protocol may not import live"),
     ({"twin3d.scenefile.bad": "from twin3d.view import hud\n"},
      "scenefile may not import view"),
+    ({"twin3d.formats.bad": "from twin3d.scenefile import records\n"},
+     "formats may not import scenefile"),
+    ({"twin3d.io.bad": "from twin3d.formats import read_timeseries\n"},
+     "io may not import formats"),
 ])
 def test_a_planted_violation_is_caught(planted, expected):
     found = violations({**MODULES, **planted})

@@ -9,11 +9,16 @@ import sys
 import pytest
 
 
-def test_bench_quick_reports_each_figure_with_baseline_and_ratio():
+@pytest.fixture(scope="module")
+def quick_report() -> dict:
     r = subprocess.run([sys.executable, "-m", "twin3d", "bench", "--quick", "--json"],
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
-    report = json.loads(r.stdout)
+    return json.loads(r.stdout)
+
+
+def test_bench_quick_reports_each_figure_with_baseline_and_ratio(quick_report):
+    report = quick_report
     figures = report["figures"]
     names = " ".join(f["name"] for f in figures)
     for needle in ("linear response", "rig", "Monte Carlo FRF", "start-up"):
@@ -30,3 +35,17 @@ def test_bench_quick_reports_each_figure_with_baseline_and_ratio():
         assert f["meets_goal"] == (f["ratio"] >= f["goal_ratio"])
     mc = next(f for f in figures if "Monte Carlo" in f["name"])
     assert mc["max_relative_difference"] < 1e-9  # ours and the numpy baseline agree
+
+
+def test_first_start_compiles_with_progress_once_and_then_only_loads(quick_report):
+    """bench/first_start.py's runs (each a fresh `twin3d` on its own empty NUMBA_CACHE_DIR):
+    set-up's `twin3d warmup` compiles with a progress line on stderr; the next warmup and the
+    demo after it compile nothing (no line, no cache file written)."""
+    from twin3d.cli.warmup_cmds import LINE
+
+    f = next(f for f in quick_report["figures"] if f["name"].startswith("first start"))
+    assert LINE + ": 1/" in f["setup_stderr"]
+    assert f["setup_compiled"] >= 10  # the rig's, the estimator's, the plots' kernels
+    assert f["load_compiled"] == 0
+    assert LINE not in f["warm_start_stderr"] and f["warm_start_cache_files_written"] == []
+    assert f["cache_files"] >= 2 * f["setup_compiled"]  # an index and a data file each

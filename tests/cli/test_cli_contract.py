@@ -25,6 +25,8 @@ def _cases(tmp) -> list[tuple[str, list[str], str]]:
     fast.write_text(src.read_text().replace("max_speed_rpm = ", "max_speed_rpm = 1e12 #", 1))
     rec = tmp / "rec"
     (tmp / "precious.txt").write_text("a user's file")
+    (tmp / "m.csv").write_text("t,a\n0,1\n0.01,2\n0.02,3\n")  # twin3d import's input
+    (tmp / "precious.dat").write_bytes(b"\x00\x01 not a measurement")
     return [
         ("deep-toml", ["modes", "--scene", str(deep)], "deep"),
         ("huge-max-speed", ["modes", "--scene", str(fast)], "max_speed_rpm"),
@@ -32,6 +34,7 @@ def _cases(tmp) -> list[tuple[str, list[str], str]]:
         ("monitor-window-huge", ["monitor", "--window", "1e12"], "--window"),
         ("monitor-window-negative", ["monitor", "--window", "-5"], "--window"),
         ("monitor-seconds-nan", ["monitor", "--seconds", "nan"], "--seconds"),
+        ("monitor-jsonl-window-inf", ["monitor", "--jsonl", "--window", "inf"], "--window"),
         ("monitor-unreachable", ["monitor", "--source", "mqtt://127.0.0.1:1", "--seconds",
                                  "2"], "broker"),
         ("record-out-a-file", ["record", "--source", "sim", "--seconds", "1", "--out",
@@ -98,6 +101,15 @@ def _cases(tmp) -> list[tuple[str, list[str], str]]:
         ("rig-serial-on-a-file", ["rig", "--serial", str(tmp / "precious.txt"), "--seconds",
                                   "1"], "--serial"),
         ("tool-unknown", ["tool", "no_such_tool"], "no_such_tool"),
+        # model_update on measured data: a damaged file, no input channel, a band upside down
+        ("model-update-damaged-data", ["tool", "model_update", "--set",
+                                       f"data={json.dumps(str(tmp / 'precious.dat'))}"],
+         "precious.dat"),
+        ("model-update-no-input", ["tool", "model_update", "--set",
+                                   f"data={json.dumps(str(tmp / 'm.csv'))}", "--set",
+                                   'map="a=acc_floor1"'], "no input channel"),
+        ("model-update-band-upside-down", ["tool", "model_update", "--set", "bands=[[5, 2]]"],
+         "bands"),
         ("unknown-command", ["frobnicate"], "frobnicate"),
         ("serve-wrong-source", ["serve", "--source", "bogus:x", "--port", "0"], "--source"),
         ("serve-unreachable", ["serve", "--source", "mqtt://127.0.0.1:1", "--port", "0"],
@@ -134,6 +146,16 @@ def _cases(tmp) -> list[tuple[str, list[str], str]]:
                                            str(tmp / "nc"), "--operator", "o"], "--kind nats"),
         ("broker-config-nats-dotted", ["broker-config", "--kind", "nats", "--out",
                                        str(tmp / "nc"), "--operator", "o.p"], "topic level"),
+        # files of modal testing: a map naming a missing column, a unit that is not the role's,
+        # an unknown format, an export that is not UFF
+        ("import-missing-column", ["import", str(tmp / "m.csv"), "--map", "b=acc_table",
+                                   "--out", str(tmp / "imp")], "column 'b'"),
+        ("import-unit-not-role", ["import", str(tmp / "m.csv"), "--map", "a=acc_table:kN",
+                                  "--out", str(tmp / "imp")], "acc_table"),
+        ("import-unknown-format", ["import", str(tmp / "precious.dat"), "--list"], "suffix"),
+        ("modes-export-not-uff", ["modes", "--export", str(tmp / "m.txt")], ".uff"),
+        ("replay-export-uff-proc", ["replay", str(rec), "--export", "uff", "--out", "/proc/x"],
+         "--out"),
     ]
 
 
@@ -181,7 +203,10 @@ def test_replay_json_is_strict_json(tmp_path):
     def no_constants(name):
         raise ValueError(f"not JSON: {name}")
 
-    json.loads(r.stdout, parse_constant=no_constants)  # no Infinity / NaN
+    out = json.loads(r.stdout, parse_constant=no_constants)  # no Infinity / NaN
+    # a replay runs until its recording ends: `seconds` is the time it took, not inf/null
+    assert out["seconds"] is not None and out["seconds"] > 0
+    assert out["updates"]["count"] == 0  # 1 s holds no full tracker window
 
 
 def test_rig_serial_never_deletes_a_users_file(tmp_path):

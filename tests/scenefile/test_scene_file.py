@@ -77,7 +77,7 @@ def _bad_scene(tmp_path: Path, old: str, new: str) -> Path:
      "no profile of that name"),
     ('quantity = "table_acceleration"', 'quantity = "sound"', "sensors.acc_table.quantity",
      "not one of the allowed values"),
-    ("rate_hz = 1000.0", "rate_hz = 100.0", "sampling.rate_hz", "out of range"),
+    ("rate_hz = 1000.0", "rate_hz = 5.0", "sampling.rate_hz", "out of range"),
     ("stroke_m = 0.00025", "stroke_m = 0.002", "crank.stroke_m", "outside limits.stroke_range_m"),
     ("[actuator]\n", "[actuator]\nwheels = 4\n", "actuator.wheels", "unknown key"),
     ("floor = 1\nbase_mass_kg", "floor = 7\nbase_mass_kg", "actuator.floor", "no such floor"),

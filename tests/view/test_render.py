@@ -53,3 +53,21 @@ def test_sway_map_is_clamped_guided_between_floors():
     d = sway_displacement(*sway_weights(ys, g), q)
     np.testing.assert_allclose(d[0], 1.5, atol=1e-12)
     np.testing.assert_allclose(d[1:], [1.0, 2.0], atol=1e-9)
+
+
+def _texts_at_rest(out: str) -> dict:
+    """Runs in a subprocess (run_scene_script): `twin3d render`'s still at rest; every text
+    the scene holds afterwards."""
+    from ursina import Text, scene
+
+    from twin3d.scenefile.records import load_scene
+    from twin3d.view.render import render
+
+    render(load_scene(), out, size=(480, 270))
+    return {"texts": [e.text for e in scene.entities if isinstance(e, Text) and e.enabled]}
+
+
+def test_still_at_rest_says_at_rest_once(tmp_path, run_scene_script):
+    texts = run_scene_script(__file__, tmp_path / "rest.png", func="_texts_at_rest")["texts"]
+    assert sum(t.count("three_storey: at rest") for t in texts) == 1, texts
+    assert any(t.startswith("twin3d  |  ") for t in texts)  # the subcaption: the scene's title

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from twin3d.cli.common import UsageError, emit
+from twin3d.cli.import_cmds import uff_out
+from twin3d.cli.tool_help import add_tool_help
 
 
 def cmd_modes(args) -> int:
@@ -18,15 +20,27 @@ def cmd_modes(args) -> int:
     scene = load_user_scene(args.scene)
     profile = args.profile or scene.data.model.active
     modes = modal_analysis(scene.model(profile))
+    dofs = f"floors 1..{scene.n_storeys}"
+    if scene.loading().has_base:  # the base is a DOF (first): a free base adds a 0 Hz mode
+        from twin3d.physics.shear_frame import modes as loaded_modes
+
+        modes = loaded_modes(scene.model(profile), scene.loading())
+        dofs = f"base, floors 1..{scene.n_storeys}"
+    if args.export:  # UFF 55 modes with the storeys' geometry (twin3d.formats)
+        from twin3d.cli.import_cmds import export_modes
+
+        exported = export_modes(args.export, scene, profile, modes)
+        if not args.json:
+            print(f"wrote {exported['modes']} modes to {exported['export']} (UFF 55 + geometry)")
     if args.json:
         emit({"scene": scene.data.name, "profile": profile,
               "frequencies_hz": modes.frequencies_hz,
               "damping_ratios": modes.damping_ratios,
-              "shapes": modes.shapes.T,  # one list per mode, floors 1..N, mass-normalised
-              "shape_normalisation": "mass (shapes^T M shapes = I), floors 1..N"})
+              "shapes": modes.shapes.T,  # one list per mode, mass-normalised
+              "shape_normalisation": f"mass (shapes^T M shapes = I), {dofs}"})
         return 0
     print(f"scene {scene.data.name}, profile {profile}")
-    print(f"{'mode':>4} {'f (Hz)':>10} {'zeta (%)':>9}   shape (floors 1..{scene.n_storeys})")
+    print(f"{'mode':>4} {'f (Hz)':>10} {'zeta (%)':>9}   shape ({dofs})")
     for r, (f, z) in enumerate(zip(modes.frequencies_hz, modes.damping_ratios), 1):
         shape = modes.shapes[:, r - 1] / np.max(np.abs(modes.shapes[:, r - 1]))
         print(f"{r:>4} {f:>10.4f} {100 * z:>9.3f}   " + " ".join(f"{v:+.3f}" for v in shape))
@@ -75,6 +89,12 @@ def cmd_tool(args) -> int:
             print(f"\r{args.name}: {100 * fraction:5.1f} % {message:<40}", end="",
                   file=sys.stderr, flush=True)
     result = tools.run(tool, inputs, tools.Context(scene=scene, progress=progress))
+    if args.export:  # its modes (UFF 55) or time histories (UFF 58), with the geometry
+        from twin3d.cli.import_cmds import export_tool
+
+        exported = export_tool(args.export, tool, inputs, result, scene)
+        if not args.json:
+            print(f"wrote {exported['format']} to {exported['export']}", file=sys.stderr)
     if args.json:
         emit({"tool": tool.NAME, "inputs": tools.to_jsonable(inputs),
               "results": tools.to_jsonable(result)})
@@ -89,10 +109,15 @@ def cmd_tool(args) -> int:
 def register(add) -> None:
     m = add("modes", cmd_modes, "natural frequencies, damping ratios and mode shapes")
     m.add_argument("--profile", help="a profile of the scene file (default: its active model)")
+    m.add_argument("--export", type=uff_out, metavar="FILE.uff",
+                   help="also write the modes as UFF 55 with the storeys' geometry (15/82)")
     b = add("bench", cmd_bench, "performance figures, each beside its baseline and the ratio")
     b.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
     t = add("tool", cmd_tool, "run an engineering tool (`twin3d tool list` lists them)")
-    t.add_argument("name", help="tool name, or `list`")
+    t.add_argument("name", help="tool name, or `list` (`twin3d tool NAME --help`: its inputs)")
+    add_tool_help(t)
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="an input (TOML literal: 3, 2.5, true, [1, 2], text)")
     t.add_argument("--inputs", type=Path, help="a TOML file of inputs (--set overrides it)")
+    t.add_argument("--export", type=uff_out, metavar="FILE.uff",
+                   help="also write the result's modes (UFF 55) or time histories (UFF 58)")

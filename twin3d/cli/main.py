@@ -10,13 +10,13 @@ import sys
 from collections.abc import Callable
 
 from twin3d.cli import analysis_cmds, history_cmds, live_cmds, rig_cmds, scene_cmds, web_cmds
-from twin3d.cli import calibration_cmds, sweep_cmds
+from twin3d.cli import calibration_cmds, import_cmds, sweep_cmds, warmup_cmds
 from twin3d.cli.common import Parser, UsageError
 from twin3d.scenefile.schema import SchemaError
 
 # Each group has register(add): add(name, func, help, computes=True) returns the sub-parser.
 GROUPS = (scene_cmds, analysis_cmds, live_cmds, calibration_cmds, rig_cmds, web_cmds, history_cmds,
-          sweep_cmds)
+          sweep_cmds, import_cmds, warmup_cmds)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        with warmup_cmds.compile_progress(args.command):  # a line while kernels compile
+            return args.func(args)
     except (UsageError, SchemaError) as e:
         print(str(e), file=sys.stderr)
         return 2

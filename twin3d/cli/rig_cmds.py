@@ -136,6 +136,9 @@ def cmd_cmd(args) -> int:
     user = args.user or login or getpass.getuser()
     cmd = make_command(args.op, cmd_args, user=user, ttl_s=args.ttl)
     scene = load_scene(args.scene)
+    if not scene.has_rig:  # commands drive the rig's motor: a structure alone has none
+        raise UsageError(f"twin3d cmd: scene {args.scene!r} has no [motor] and [crank] (a "
+                         "structure alone takes no commands)")
     wire = _mqtt_wire(args, where, client) if kind == "mqtt" else _serial_wire(where)
     audit = AuditLog("twin", rig_id=args.rig_id)
     result = run_command(CommandChannel(wire, scene, user, audit), cmd, timeout_s=args.timeout,

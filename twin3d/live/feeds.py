@@ -13,7 +13,7 @@ from collections import deque
 import numpy as np
 
 from twin3d.physics import rig
-from twin3d.physics.structure import modal_analysis
+from twin3d.physics.shear_frame import modes as loaded_modes
 from twin3d.protocol.commands import check_arg
 from twin3d.protocol.latch import Latch
 from twin3d.scenefile.records import Scene
@@ -24,8 +24,9 @@ from twin3d.live.state import TwinState
 def rig_model_hz(scene: Scene, profile: str | None = None) -> tuple[float, ...]:
     """What `TwinState.model_hz` holds, for every feed: the natural frequencies of the model the
     twin compares against, the frame as the rig carries it (`Scene.rig_model`: with the
-    actuator hung on it, coil open), ascending."""
-    return tuple(float(f) for f in modal_analysis(scene.rig_model(profile)).frequencies_hz)
+    actuator hung on it, coil open), ascending; on a base that is a DOF, with the base (a free
+    base's rigid-body mode at 0 Hz left out: nothing measures it as a peak)."""
+    return tuple(float(f) for f in scene.frame_modes(profile).frequencies_hz if f > 0)
 
 
 class History:
@@ -149,15 +150,21 @@ class ModeFeed:
 
     def __init__(self, scene: Scene, mode: int, slow: float = 20.0, amplitude_m: float = 1e-3,
                  profile: str | None = None):
-        modes = modal_analysis(scene.model(profile))
+        # on a base that is a DOF (a force-driven frame on rails or springs) the modes are
+        # those of frame and base together, the base moving too (first: a free base's 0 Hz)
+        modes = loaded_modes(scene.model(profile), scene.loading())
         if not 1 <= mode <= modes.frequencies_hz.size:
             raise ValueError(f"mode must be 1..{modes.frequencies_hz.size}, got {mode}")
         phi = modes.shapes[:, mode - 1]
         k = int(np.argmax(np.abs(phi)))
-        self.shape = phi / phi[k] * amplitude_m  # largest floor positive, amplitude_m
+        phi = phi / phi[k] * amplitude_m  # largest DOF positive, amplitude_m
+        base = 1 if scene.loading().has_base else 0
+        self.base_shape = float(phi[0]) if base else 0.0
+        self.shape = phi[base:] - self.base_shape  # floors relative to the base
         self.mode, self.slow = mode, slow
         self.frequency_hz = float(modes.frequencies_hz[mode - 1])
-        self.damping = float(modes.damping_ratios[mode - 1])
+        damping = modes.damping_ratios[mode - 1]
+        self.damping = float(damping) if np.isfinite(damping) else 0.0  # rigid: no damping
         self.model_hz = rig_model_hz(scene, profile)  # the HUD's reference, as for every feed
         self.t = 0.0  # model time
         self.label = (f"mode {mode}, {self.frequency_hz:.2f} Hz, damping "
@@ -167,6 +174,7 @@ class ModeFeed:
         self.t += max(wall_dt, 0.0) / self.slow
         c = np.cos(2 * np.pi * self.frequency_hz * self.t)
         return TwinState(source=f"model: mode {self.mode}", t=self.t,
-                         floor_disp_m=self.shape * c, table_disp_m=0.0, motor_angle_rad=0.0,
+                         floor_disp_m=self.shape * c, table_disp_m=self.base_shape * c,
+                         motor_angle_rad=0.0,
                          crank_angle_rad=0.0, speed_rpm=0.0, sample_rate_hz=0.0,
                          model_hz=self.model_hz)

@@ -27,7 +27,7 @@ from twin3d.io.ingest import Ingest, Ingested
 from twin3d.live.sources import open_source
 from twin3d.physics import lti
 from twin3d.scenefile.records import Scene
-from twin3d.live.state import TwinState
+from twin3d.live.state import TrackerUpdate, TwinState
 
 RPM = 2.0 * np.pi / 60.0
 TABLE_HIGHPASS_HZ = 0.3  # the table displacement is shown from acceleration, without drift
@@ -67,7 +67,8 @@ class LiveFeed:
         self.model = scene.rig_model(profile)
         self.model_hz = rig_model_hz(scene, profile)  # this model's: TwinState.model_hz
         self.n = scene.n_storeys  # floors drawn; the device's mass is not
-        self.gear = scene.data.crank.gear_ratio
+        # motor turns per crank turn; a structure alone has no crank (its angles stay at 0)
+        self.gear = scene.data.crank.gear_ratio if scene.data.crank is not None else 1.0
         self.history = History(history_s)
         self.track_window_s = track_window_s
         self.latencies_ms: deque[float] = deque(maxlen=latency_window)
@@ -80,6 +81,11 @@ class LiveFeed:
         self.mode = "waiting"  # kalman | open-loop | waiting
         self.tracked_hz: tuple[float, ...] = ()
         self.alarm = ""
+        # every tracker update, newest last, for a reader that drains it (monitor --jsonl)
+        self.updates: deque[TrackerUpdate] = deque(maxlen=10_000)
+        # a replay as fast as possible has no deadline: every update is computed (the feed
+        # waits for the fit in progress instead of skipping one)
+        self.every_update = getattr(self.ingest, "speed", None) == 0
         self.t = 0.0
         self.fs = scene.data.sampling.rate_hz
         self._t_first_ns: int | None = None
@@ -147,14 +153,6 @@ class LiveFeed:
             self.est = self._estimator(self.model)
             self.est_state = initial_state(self.est)
             self.mode = "kalman"
-            from twin3d.physics.frequency_tracking import FrequencyTracker
-
-            window = max(self.track_window_s, 8.0 / min(self.model_hz))
-            # col_table is only ever a column of a scene sensor, so its noise is known
-            table_noise = sensors[channels[self.col_table]].noise_rms
-            self.tracker = FrequencyTracker(fs, self.model_hz, window_s=window,
-                                            update_s=min(1.0, window / 2),
-                                            input_noise_rms=table_noise or None)
         elif self.col_table is not None:
             # no floor sensors: the model driven open loop by the measured table acceleration
             A, B = self.model.state_matrices()
@@ -164,6 +162,22 @@ class LiveFeed:
             self.mode = "open-loop"
         else:
             self.mode = "no table accelerometer"
+        # the tracker: from the structure's measured input (the table's acceleration, else the
+        # scene's input sensor, a force: Scene.input_role) to the floors
+        self.col_input = self.col_table
+        if self.col_input is None and hasattr(self.scene, "input_role"):
+            self.col_input = col.get(self.scene.input_role())
+        if self.col_input is not None and self.col_floors and min(self.model_hz) > 0:
+            from twin3d.physics.frequency_tracking import FrequencyTracker, window_for
+
+            # the window, bands and resolution follow the rate and the modes (a building at
+            # 100 Hz as well as the lab rig at 1 kHz)
+            window = window_for(fs, self.model_hz, self.track_window_s)
+            # the input is only ever a column of a scene sensor, so its noise is known
+            noise = sensors[channels[self.col_input]].noise_rms
+            self.tracker = FrequencyTracker(fs, self.model_hz, window_s=window,
+                                            update_s=min(1.0, window / 2),
+                                            input_noise_rms=noise or None)
         # table displacement: s / (s + wc)^3 is 1/s^2 well above wc and has no DC drift
         wc = 2 * np.pi * TABLE_HIGHPASS_HZ
         self.tb_b, self.tb_a = scipy.signal.bilinear([1.0, 0.0], [1.0, 3 * wc, 3 * wc**2, wc**3],
@@ -210,10 +224,6 @@ class LiveFeed:
                 self._floor_disp = u[-1, :self.n].copy()
                 self.truth_watch.estimate(b.seq, self._floor_disp)
                 self._calibration_data(t, ag, y)
-                if self.tracker is not None and self.tracker.append(ag, y) \
-                        and self._fit is None:  # one fit at a time; a busy worker skips one
-                    self._fit = self._worker().submit(self.tracker.identify_decimated,
-                                                      *self.tracker.window_data())
             elif self.mode == "open-loop":
                 # from the state at the previous block's last sample (row 0) through this block
                 w = ag if self.ol_prev is None else np.concatenate([[self.ol_prev], ag])
@@ -224,6 +234,14 @@ class LiveFeed:
                 self._floor_disp = X[-1, :self.n].copy()
             xg, self.tb_zi = scipy.signal.lfilter(self.tb_b, self.tb_a, ag, zi=self.tb_zi)
             self._table_disp = float(xg[-1])
+        if self.tracker is not None:
+            due = self.tracker.append(v[:, self.col_input], v[:, self.col_floors])
+            if due and self._fit is not None and self.every_update:
+                self._collect_fit(wait_s=120.0)
+            if due and self._fit is None:  # one fit at a time; a busy worker skips one
+                self._fit = self._worker().submit(self.tracker.identify_decimated,
+                                                  *self.tracker.window_data())
+                self._fit_t = self.t  # the window's newest sample: the update's time
         if self.col_speed is not None:
             rpm = v[:, self.col_speed]
             self._motor_angle = float((self._motor_angle + np.sum(rpm) * RPM / b.fs)
@@ -265,9 +283,10 @@ class LiveFeed:
             self.alarm = f"frequency tracker failed: {fit.exception()!r}"[:200]
             return
         self.tracked_hz = tuple(self.tracker.accept(fit.result()))
-        d = self.tracker.departure_percent()
+        # persistent, significant departures only (physics.frequency_tracking.DepartureAlarm)
+        d = self.tracker.departures.shift_percent  # the latest identified, per mode
         modes = [f"mode {r} {abs(d[r - 1]):.1f} % {'below' if d[r - 1] < 0 else 'above'} model"
-                 for r in self.tracker.alarm()]
+                 for r in self.tracker.alarm_modes]
         # localisation against the model held now; its standing alarm names the storey first
         self.damage_watch.update(self.model, self.tracked_hz)
         damage = self.damage_watch.alarm
@@ -276,6 +295,12 @@ class LiveFeed:
 
             self.emit(records.localisation(**self.damage_watch.record_fields(), source_t=self.t))
         self.alarm = "; ".join(([damage.message()] if damage is not None else []) + modes)
+        self.updates.append(TrackerUpdate(
+            getattr(self, "_fit_t", self.t), self.tracked_hz,
+            tuple(self.tracker.model_frequencies_hz),
+            tuple(self.tracker.interval_hz()), tuple(self.tracker.damping),
+            tuple(int(v) for v in self.tracker.departures.departing),
+            tuple(self.tracker.alarm_modes), self.alarm, self.damage_watch.status))
 
     # --- live calibration -------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ importing this module makes sure it has. Open sources from here (`open_source`),
 
 from __future__ import annotations
 
+import twin3d.formats.replay_file  # noqa: F401  (registers `replay:FILE.uff?map=...`)
 import twin3d.rig.inprocess  # noqa: F401  (registers the `sim` scheme)
 from twin3d.io.sources import open_source, registered_schemes
 

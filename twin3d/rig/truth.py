@@ -97,6 +97,7 @@ class SimulatedRig:
     """Ground-truth rig: physics at the motor rate, sensors at the sample rate."""
 
     def __init__(self, scene: Scene, profile: str | None = None, seed: int = 0):
+        scene.require_rig("the simulated rig")  # a structure alone: RigPartMissing, one line
         self.scene = scene
         self.system = rig.build_rig(scene.model(profile), scene.motor_params(),
                                     scene.crank_params(), scene.actuator_params())

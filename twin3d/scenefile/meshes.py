@@ -66,7 +66,11 @@ def _box(size, centre, segments_y: int = 1) -> trimesh.Trimesh:
 
 
 def floor_heights(g: Geometry) -> np.ndarray:
-    """Height of each floor slab's mid-plane above the table, m (floors 1..N)."""
+    """Height of each floor slab's mid-plane above the table, m (floors 1..N): storey pitches
+    (or the per-storey heights when given) stacked from the top of floor 1's free legs."""
+    if g.storey_heights_m:
+        tops = g.base_clearance_m + np.cumsum(g.storey_heights_m)
+        return tops - g.floor_size_m[2] / 2
     first = g.base_clearance_m + g.free_leg_length_m + g.floor_size_m[2] / 2
     return first + g.storey_pitch_m * np.arange(g.n_storeys)
 
@@ -135,6 +139,12 @@ def rig_parts(g: Geometry) -> list[Part]:
     return structure_parts(g) + exciter_parts(g)
 
 
+def frame_parts(g: Geometry) -> list[Part]:
+    """A structure alone: the frame on its base slab (the "table" part, which moves with the
+    base) over a fixed ground plate; no motor, crank or rod."""
+    return structure_parts(g) + [p for p in exciter_parts(g) if p.kind in ("table", "base")]
+
+
 _ROLES = {"floor": "structure", "leg": "structure", "clamp": "structure", "foot": "table",
           "table": "table", "rod": "table", "base": "fixed", "stator": "fixed",
           "rotor": "rotor", "shaft": "rotor", "crank": "rotor"}
@@ -146,12 +156,14 @@ def kind_of(name: str) -> str:
     return name.rstrip("0123456789").split("_")[0]
 
 
-def generated_parts(g: Geometry, folder: Path | None = None) -> list[Part]:
-    """The generated parts, kept as one GLB per geometry under `folder` (assets/generated):
-    loaded when it is there, written when it is not (so a changed geometry regenerates)."""
+def generated_parts(g: Geometry, folder: Path | None = None, rig: bool = True) -> list[Part]:
+    """The generated parts (the rig's, or with rig=False the frame alone), kept as one GLB per
+    geometry under `folder` (assets/generated): loaded when it is there, written when it is
+    not (so a changed geometry regenerates)."""
+    make = rig_parts if rig else frame_parts
     if folder is None:
-        return rig_parts(g)
-    path = folder / f"rig-{geometry_key(g)}.glb"
+        return make(g)
+    path = generated_glb(g, folder, rig)
     if path.is_file():
         try:
             loaded = trimesh.load(path, force="scene")
@@ -166,7 +178,7 @@ def generated_parts(g: Geometry, folder: Path | None = None) -> list[Part]:
                 return sorted(parts, key=lambda p: _ORDER.get(p.kind, 99))
         except Exception:  # a damaged cache file is rebuilt, never fatal
             pass
-    parts = rig_parts(g)
+    parts = make(g)
     try:
         export_glb(parts, path)
     except OSError:
@@ -205,7 +217,7 @@ def scene_parts(scene, folder: Path | None = None) -> tuple[list[Part], list[str
     """The parts to draw: generated ones, with any user meshes of the scene file put in their
     place. A user mesh that cannot be used is reported (one line each) and the generated part
     is drawn instead."""
-    parts = generated_parts(scene.data.geometry, folder)
+    parts = generated_parts(scene.data.geometry, folder, rig=scene.has_rig)
     problems = []
     for kind, spec_ in scene.data.meshes.items():
         try:
@@ -220,6 +232,11 @@ def scene_parts(scene, folder: Path | None = None) -> tuple[list[Part], list[str
         # structure vertices move with the height map, whatever mesh they come from
         parts.append(Part(f"user_{kind}", shown_as, mesh, _ROLES[shown_as]))
     return parts, problems
+
+
+def generated_glb(g: Geometry, folder: Path, rig: bool = True) -> Path:
+    """Where the generated parts of a geometry are kept (the rig's, or the frame alone)."""
+    return folder / f"{'rig' if rig else 'frame'}-{geometry_key(g)}.glb"
 
 
 def geometry_key(g: Geometry) -> str:

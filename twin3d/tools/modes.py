@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin3d.physics.structure import frf, modal_analysis
+from twin3d.physics import shear_frame
 from twin3d.scenefile.schema import spec
 from twin3d.tools import Context, Plot
 
@@ -17,7 +17,8 @@ SUMMARY = "natural frequencies, damping ratios and mass-normalised mode shapes o
 @dataclass(frozen=True, kw_only=True)
 class Inputs:
     profile: str = spec("", doc="profile of the scene file (empty: the active model)")
-    frf_floor: int = spec(1, lo=1, hi=20, doc="floor whose base-acceleration FRF is plotted")
+    frf_floor: int = spec(1, lo=1, hi=20, doc="floor whose FRF to the scene's input (base "
+                          "acceleration, or the force of [excitation]) is plotted")
     f_max_hz: float = spec(40.0, unit="Hz", lo=1.0, hi=1000.0, doc="upper end of the FRF plot")
 
 
@@ -26,9 +27,10 @@ class Result:
     profile: str
     frequencies_hz: np.ndarray
     damping_ratios: np.ndarray
-    shapes: np.ndarray  # (modes, floors), mass-normalised
+    shapes: np.ndarray  # (modes, floors; base first when it is a DOF), mass-normalised
     frequency_hz: np.ndarray
-    frf_db: np.ndarray  # floor acceleration / base acceleration, dB
+    frf_db: np.ndarray  # floor acceleration / the scene's input (base acceleration or force), dB
+    input_kind: str = "base_acceleration"
 
 
 EXAMPLE: dict = {}
@@ -38,21 +40,26 @@ def run(inputs: Inputs, ctx: Context) -> Result:
     scene = ctx.get_scene()
     name = ctx.profile(inputs.profile)
     model = scene.model(name)
-    modes = modal_analysis(model)
+    loading = scene.loading()  # on a base that is a DOF the modes are those of frame and base
+    modes = shear_frame.modes(model, loading)
     floor = min(inputs.frf_floor, model.n)
     f = np.linspace(0.2, inputs.f_max_hz, 800)
-    # absolute floor acceleration per unit base acceleration (what an accelerometer sees)
-    h = frf(model, f, excitation="base", output="accelerance")[:, floor - 1]
+    # absolute floor acceleration per unit input: the transmissibility an accelerometer sees
+    # under base acceleration, the accelerance under a force (column 0 is the base)
+    h = shear_frame.frf(model, loading, f)[:, floor]
     return Result(profile=name, frequencies_hz=modes.frequencies_hz,
                   damping_ratios=modes.damping_ratios, shapes=modes.shapes.T,
-                  frequency_hz=f, frf_db=20 * np.log10(np.abs(h)))
+                  frequency_hz=f, frf_db=20 * np.log10(np.abs(h)), input_kind=loading.kind)
 
 
 def summary(r: Result) -> list[str]:
-    return [f"mode {i}: {f:.3f} Hz, zeta {100 * z:.2f} %"
+    return [f"mode {i}: {f:.3f} Hz, " + (f"zeta {100 * z:.2f} %" if np.isfinite(z) else
+                                          "rigid body (free base)")
             for i, (f, z) in enumerate(zip(r.frequencies_hz, r.damping_ratios), 1)]
 
 
 def plots(r: Result) -> list[Plot]:
-    return [Plot("base-to-floor FRF", r.frequency_hz, (r.frf_db,), xlabel="frequency (Hz)",
+    title = "base-to-floor FRF" if r.input_kind == "base_acceleration" else \
+        "force-to-floor accelerance"
+    return [Plot(title, r.frequency_hz, (r.frf_db,), xlabel="frequency (Hz)",
                  ylabel="magnitude (dB)")]

@@ -142,7 +142,11 @@ def _excitation(inputs: Inputs, ctx: Context, t_fine: np.ndarray, fs_out: float,
     e = inputs.excitation
     if e in ("crank", "earthquake"):
         if e == "crank":
-            r = inputs.stroke_m or ctx.get_scene().data.crank.stroke_m
+            crank = ctx.get_scene().data.crank
+            if not inputs.stroke_m and crank is None:  # a structure alone has no stroke
+                raise SchemaError(NAME, "stroke_m", "the scene has no [crank] to take the "
+                                  "stroke from", 0.0, "> 0 m")
+            r = inputs.stroke_m or crank.stroke_m
             w = inputs.crank_rpm * 2 * np.pi / 60.0
             return None, -r * w * w * np.cos(w * t_fine), "m/s^2"
         seed = int(gen.integers(2**63 - 1))

@@ -132,7 +132,11 @@ def device(inputs: Inputs, ctx: Context, n: int) -> ActuatorParams:
             raise SchemaError("vibration_control", key, "no such floor", getattr(inputs, key),
                               f"1..{n}")
     if inputs.use_scene_actuator:
-        return dataclasses.replace(ctx.get_scene().actuator_params(), floor=inputs.floor)
+        scene_device = ctx.get_scene().actuator_params()
+        if scene_device is None:  # a structure alone: give the device's values instead
+            raise SchemaError("vibration_control", "use_scene_actuator", "the scene has no "
+                              "[actuator]", True, "false (and the device's own values)")
+        return dataclasses.replace(scene_device, floor=inputs.floor)
     return ActuatorParams(inputs.floor, inputs.base_mass_kg, inputs.proof_mass_kg,
                           inputs.k_p_n_per_m, inputs.c_p_ns_per_m, inputs.bl_n_per_a,
                           inputs.z_e_ohm, np.inf)

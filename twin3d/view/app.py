@@ -43,13 +43,18 @@ class TwinApp:
             self.mesh_problems = []
         for line in self.mesh_problems:  # the generated part is drawn instead: say so
             print(f"twin3d: warning: {line}", file=sys.stderr)
-        self.view = RigView(parts, g)
-        LabFloor(y=-g.table_size_m[2] - 0.03)
-        ScaleBar(0.1, Vec3(-0.05, 0.005, -g.table_size_m[0] / 2 - 0.04))
-        self.camera = OrbitCamera(Vec3(0.1, self.height * 0.45, 0), 2.6 * self.height + 0.9,
+        # the lab rig is 0.6 m tall; a taller structure (a building) scales the floor, labels,
+        # scale bar and camera distance with it
+        k = max(1.0, self.height / 0.6)
+        self.view = RigView(parts, g, size_scale=k)
+        LabFloor(y=-g.table_size_m[2] - 0.03 * k, size=4.0 * k, cell=_round_length(0.1 * k))
+        ScaleBar(_round_length(0.1 * k),
+                 Vec3(-0.05 * k, 0.005 * k, -g.table_size_m[0] / 2 - 0.04 * k), size_scale=k)
+        self.camera = OrbitCamera(Vec3(0.1 * k, self.height * 0.45, 0), 2.6 * self.height + 0.9 * k,
                                   "iso", auto_orbit_deg_s=4.0 if auto_orbit else 0.0)
         self.drift_limit = scene.data.limits.drift_limit_m
-        self.hud = Hud(self.drift_limit, f"twin3d  |  {scene.data.description}", kiosk=kiosk)
+        self.hud = Hud(self.drift_limit, f"twin3d  |  {scene.data.description}", kiosk=kiosk,
+                       input_line=None if scene.has_rig else _input_line(scene))
         self.magnifier = Magnifier(target_m=0.1 * self.height)
         self.caption = caption
         self.subtitle = ""
@@ -67,7 +72,7 @@ class TwinApp:
         from twin3d.view.live_plots import LivePlots
 
         # with the motor panel open the speed is on the panel; its plot makes room
-        return LivePlots(self.scene, speed_plot=speed_plot)
+        return LivePlots(self.scene, speed_plot=speed_plot and self.scene.has_rig)
 
     def _make_trend(self):
         from twin3d.view.trend_plot import TrendPlot
@@ -138,6 +143,22 @@ class TwinApp:
 
     def run(self) -> None:
         self.app.run()
+
+
+def _round_length(x: float) -> float:
+    """The 1-2-5 length nearest x on a log scale: 0.1 m for the lab, 2 m for a building."""
+    decade = 10.0 ** np.floor(np.log10(x))
+    return float(min((decade * m for m in (1, 2, 5, 10)), key=lambda v: abs(np.log(v / x))))
+
+
+def _input_line(scene: Scene) -> str:
+    """The HUD's line for a structure alone, where the rig's motor line would be."""
+    e = scene.data.excitation
+    what = {"base_acceleration": "base acceleration", "floor_force": f"force, floor {e.floor}",
+            "base_force": "force on the base"}[e.kind]
+    if scene.loading().has_base:
+        what += ", free base" if scene.loading().free_base else ", sprung base"
+    return f"input    {what}"
 
 
 def run_scene(scene: Scene, feed, window: str, size: tuple[int, int], frames: int | None,

@@ -16,7 +16,8 @@ STATUS_LINES = 7
 
 
 class Hud:
-    def __init__(self, drift_limit_m: float, title: str, kiosk: bool = False):
+    def __init__(self, drift_limit_m: float, title: str, kiosk: bool = False,
+                 input_line: str | None = None):
         ui = camera.ui
         self.caption = Text("", parent=ui, position=(-0.86, 0.475), scale=1.6, color=TEXT)
         self.subcaption = Text("", parent=ui, position=(-0.86, 0.425), scale=1.05, color=DIM)
@@ -34,6 +35,7 @@ class Hud:
                              color=TEXT)
         self.legend = DriftLegend(drift_limit_m, (0.53, -0.44) if kiosk else (-0.86, -0.455))
         self.title = title
+        self.input_line = input_line  # a structure alone: its input instead of the motor
 
         self._next_status = 0.0
 
@@ -51,9 +53,11 @@ class Hud:
             return
         self._next_status = wall + 0.25  # status block: four times a second
         rate = f"  {state.sample_rate_hz:.0f} Hz" if state.sample_rate_hz else ""
+        motor = self.input_line or \
+            f"motor    {state.speed_rpm:8.1f} rpm  ({state.speed_rpm / 60:5.2f} Hz)"
         lines = [f"source   {state.source}{rate}",
                  f"time     {state.t:8.2f} s",
-                 f"motor    {state.speed_rpm:8.1f} rpm  ({state.speed_rpm / 60:5.2f} Hz)",
+                 motor,
                  f"frame    {fps:5.1f} fps   motion x{magnification:g}"]
         c = state.counters
         if c:

@@ -10,6 +10,15 @@ from twin3d.view.plot_drawing import SpectrumPlot, TimePlot
 COLOURS = ((0.35, 0.75, 1.0, 1.0), (1.0, 0.72, 0.2, 1.0))
 
 
+def _f_max(scene) -> float:
+    """The spectrum's top: 40 Hz for the lab rig (its modes end at 27 Hz); for any other
+    structure a quarter above its top mode, within the Nyquist frequency."""
+    if scene.has_rig:
+        return 40.0
+    top = float(scene.frame_modes().frequencies_hz.max())
+    return min(1.25 * top, scene.data.sampling.rate_hz / 2)
+
+
 class LivePlots:
     def __init__(self, scene, x: float = 0.45, width: float = 0.42, every_n_frames: int = 2,
                  speed_plot: bool = True):
@@ -24,7 +33,7 @@ class LivePlots:
         self.acc = TimePlot(window_s=10.0, position=(x, 0.21), size=(width, h),
                             title="acceleration (m/s^2)", n_series=len(names),
                             colours=COLOURS[:len(names)], labels=tuple(names))
-        self.psd = SpectrumPlot(n=4096, f_max=40.0, position=(x, 0.21 - h - 0.025),
+        self.psd = SpectrumPlot(n=4096, f_max=_f_max(scene), position=(x, 0.21 - h - 0.025),
                                 size=(width, h),
                                 title="spectrum", n_series=len(names),
                                 colours=COLOURS[:len(names)], labels=tuple(names))

@@ -14,8 +14,8 @@ def _app(scene: Scene, mode: int | None, size, slow: float):
 
     feed = ModeFeed(scene, mode or 1, slow=slow, amplitude_m=1e-3 if mode else 0.0)
     caption = None if mode else f"{scene.data.name}: at rest"
-    if not mode:
-        feed.label = caption
+    if not mode:  # the caption says it once; the line under it falls back to the scene's title
+        feed.label = ""
     app = TwinApp(scene, feed, "offscreen", size, caption=caption, plots=False, panels=False)
     return app, feed
 

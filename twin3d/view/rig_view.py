@@ -42,8 +42,10 @@ DAMAGE_RGBA = np.array([0.85, 0.1, 0.85, 1.0], dtype=np.float32)  # a storey loc
 class RigView:
     """Entities of the rig; `show(q, theta, x_g, drift_ratio)` poses and colours them."""
 
-    def __init__(self, parts: list[Part], geometry: Geometry, labels: bool = True):
+    def __init__(self, parts: list[Part], geometry: Geometry, labels: bool = True,
+                 size_scale: float = 1.0):
         self.geometry = geometry
+        self.size_scale = size_scale  # labels grow with a structure larger than the lab's
         self.entities: dict[str, Entity] = {}
         self.base_vertices: dict[str, np.ndarray] = {}
         kinds = {p.name: p.kind for p in parts}
@@ -94,11 +96,12 @@ class RigView:
     def _make_labels(self) -> None:
         g = self.geometry
         fx, fz = g.floor_size_m[1], g.floor_size_m[0]
+        k = self.size_scale
         for i, y in enumerate(floor_heights(g), 1):
-            t = Text(f"floor {i}", parent=scene, scale=0.55, billboard=True, origin=(0, 0),
+            t = Text(f"floor {i}", parent=scene, scale=0.55 * k, billboard=True, origin=(0, 0),
                      color=color.rgba(0.9, 0.93, 1.0, 1))
             t.setLightOff()  # labels are signs, not lit objects
-            t.base_position = Vec3(-fx / 2 - 0.09, y, -fz / 2)
+            t.base_position = Vec3(-fx / 2 - 0.09 * k, y, -fz / 2)
             t.position = t.base_position
             self.floor_labels.append(t)
 
@@ -138,7 +141,7 @@ class LabFloor:
     """A dark lab floor with a faint 0.1 m grid under the base, so the rig stands on something
     and its shadows land somewhere."""
 
-    def __init__(self, y: float, size: float = 4.0):
+    def __init__(self, y: float, size: float = 4.0, cell: float = 0.1):
         from ursina import Grid
 
         # vertex colours: the lit shader ignores an entity colour on Ursina's plane model
@@ -147,19 +150,22 @@ class LabFloor:
         quad = Mesh(vertices=[(-half, 0, -half), (half, 0, -half), (half, 0, half), (-half, 0, half)],
                     triangles=[(0, 2, 1), (0, 3, 2)], normals=[(0, 1, 0)] * 4, colors=[rgba] * 4)
         Entity(model=quad, y=y - 0.001)
-        Entity(model=Grid(int(size / 0.1), int(size / 0.1)), rotation_x=90, scale=size, y=y,
+        Entity(model=Grid(int(size / cell), int(size / cell)), rotation_x=90, scale=size, y=y,
                color=color.rgba(0.3, 0.33, 0.38, 0.35))
 
 
 class ScaleBar:
     """A true-size bar (not magnified) in front of the frame, with its length written on it."""
 
-    def __init__(self, length_m: float, position: Vec3):
-        self.bar = Entity(model="cube", scale=(length_m, 0.004, 0.004), position=position,
+    def __init__(self, length_m: float, position: Vec3, size_scale: float = 1.0):
+        k = size_scale  # thickness and text grow with a structure larger than the lab's
+        w = 0.004 * k
+        self.bar = Entity(model="cube", scale=(length_m, w, w), position=position,
                           color=color.rgb(0.92, 0.92, 0.95), shader=lit_with_shadows_shader)
         for end in (-0.5, 0.5):
-            Entity(parent=self.bar, model="cube", x=end, scale=(0.004 / length_m, 4, 1),
+            Entity(parent=self.bar, model="cube", x=end, scale=(w / length_m, 4, 1),
                    color=color.rgb(0.92, 0.92, 0.95))
-        self.text = Text(f"{1000 * length_m:.0f} mm (true size)", parent=scene, scale=0.45,
-                         billboard=True, origin=(0, -0.6), position=position + Vec3(0, 0.012, 0),
+        size = f"{1000 * length_m:.0f} mm" if length_m < 1 else f"{length_m:g} m"
+        self.text = Text(f"{size} (true size)", parent=scene, scale=0.45 * k,
+                         billboard=True, origin=(0, -0.6), position=position + Vec3(0, 0.012 * k, 0),
                          color=color.rgba(0.9, 0.9, 0.95, 1))

@@ -296,7 +296,9 @@ class ToolPanel(Entity):
         except T.Cancelled:
             self._outcome = ("error", "cancelled", None)
         except Exception as e:  # shown in the panel; the scene keeps running
-            self._outcome = ("error", f"{self.tool.NAME} failed: {type(e).__name__}: {e}", None)
+            refused = getattr(e, "result", None)  # a refusal carries its result (and numbers)
+            self._outcome = (("refused", refused, ctx.scene, str(e)) if refused is not None else
+                             ("error", f"{self.tool.NAME} failed: {type(e).__name__}: {e}", None))
 
     def update(self) -> None:
         if not self.busy:
@@ -309,6 +311,10 @@ class ToolPanel(Entity):
             self._apply(self._outcome)
 
     def _apply(self, outcome) -> None:
+        if outcome[0] == "refused":  # the would-be result shown, the refusal in red above it
+            self._apply(("ok",) + tuple(outcome[1:3]))
+            self._set_error(f"refused: {outcome[3]}")
+            return
         self.busy, self._worker = False, None
         W.set_button_text(self.run_button, "Run")
         if outcome[0] == "error":

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twin3d.scenefile.meshes import (_ROLES, export_glb, geometry_key, kind_of, scene_parts,
+from twin3d.scenefile.meshes import (_ROLES, export_glb, generated_glb, kind_of, scene_parts,
                                      sway_weights)
 from twin3d.scenefile.records import Scene
 
@@ -107,7 +107,7 @@ def rig_asset(scene: Scene, assets: Path, folder: Path | None = None) -> RigAsse
         out = (folder or Path(tempfile.mkdtemp(prefix="twin3d-web-"))) / "rig-user.glb"
         path = export_glb(parts, out)
     else:
-        path = assets / "generated" / f"rig-{geometry_key(scene.data.geometry)}.glb"
+        path = generated_glb(scene.data.geometry, assets / "generated", scene.has_rig)
         if not path.is_file():  # a read-only checkout: write the generated parts elsewhere
             out = (folder or Path(tempfile.mkdtemp(prefix="twin3d-web-"))) / path.name
             path = export_glb(parts, out)
