@@ -132,7 +132,13 @@ def bench_mc_frf(samples: int, freqs: int) -> list[dict]:
     return [f]
 
 
-def run_benchmarks(quick: bool = False, progress: Callable[[str], None] | None = print) -> dict:
+class NoSuchStep(ValueError):
+    """`only` names no step."""
+
+
+def run_benchmarks(quick: bool = False, progress: Callable[[str], None] | None = print,
+                   only: tuple[str, ...] = ()) -> dict:
+    """Every step, or those whose name contains one of `only` (case-insensitive)."""
     say = progress or (lambda s: None)
     figures: list[dict] = []
     steps = [
@@ -142,10 +148,18 @@ def run_benchmarks(quick: bool = False, progress: Callable[[str], None] | None =
                                                  200 if quick else 1000)),
     ]  # start-up (compile vs load) and the first start: bench/first_start.py
     steps += _module_steps(quick)
+    if only:
+        steps = [(w, fn) for w, fn in steps if any(o.lower() in w.lower() for o in only)]
+        if not steps:
+            raise NoSuchStep(f"--only {','.join(only)!r} matches no step")
     for i, (what, fn) in enumerate(steps, 1):
         say(f"[{i}/{len(steps)}] {what} ...")
-        figures.extend(fn())
-    report = {"quick": quick, "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        t0 = time.perf_counter()
+        step = fn()
+        for f in step:  # what the step cost to measure (not a figure: the machine is shared)
+            f["step"], f["step_seconds"] = what, round(time.perf_counter() - t0, 2)
+        figures.extend(step)
+    report = {"quick": quick, "only": list(only), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}", "figures": figures}
     say(format_table(figures))
     return report

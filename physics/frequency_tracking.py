@@ -46,15 +46,57 @@ of the fitted model vs measured, fit >= `min_fit`: sensor noise alone fits about
 pole with damping below `max_damping` lies in the band (the least damped is taken). Otherwise
 that mode is NaN ("not identified this update") and the alarm ignores it: a missing estimate is
 never read as a departure.
+
+The alarm (`DepartureAlarm`) raises only on a persistent, statistically significant departure.
+Each claimed frequency carries a standard error, the larger of two:
+  * the fit's: the least-squares covariance of the denominator's coefficients (residual
+    variance times the inverse Gram matrix of the final Steiglitz-McBride step), propagated to
+    the pole's |s| / 2 pi to first order (`pole_frequency_sigma`). It assumes a white output
+    error, which holds for sensor noise on the floors but not for the table sensor's noise: that
+    rings through the resonances into the output error (errors in variables), and on the
+    simulated rig the formula is then 20 times too small for mode 1 (5 times for mode 2). It
+    stays as the floor of the interval while the tracker is new, and flags a fit that is
+    itself uncertain (an 8-extra-order ARX fit, a weakly excited band). To it is added (in
+    quadrature) how far the pole moves when the Steiglitz-McBride fit has 2 extra orders
+    instead of 4 (the stabilisation check of modal analysis): on the simulated rig (measured
+    input, white sensor noise) 0.001-0.008 Hz; on the simulated building, whose unmeasured
+    wind biases the estimates of its 10-13 %-damped modes 4 and 5 by 0.8 Hz, 1-2 Hz there and
+    0.01-0.05 Hz on modes 1 and 2. A mode the lower order does not find gets half its band.
+  * the tracker's observed scatter: the robust spread (1.4826 x median absolute deviation)
+    of its estimates taken one window apart (independent records: successive updates share
+    most of their window and would understate it), over the last `spread_windows` windows,
+    raised to its upper 95 % confidence bound for that few samples (chi-square).
+    This is what the estimate actually does on this structure, this sensor and this excitation,
+    whatever the noise's colour; the median keeps a step change from inflating it.
+A departure counts when the model's frequency lies outside the interval f +- z sigma by more
+than `margin_percent` of itself (significant and large enough to matter), and only once the
+scatter is known (MIN_SPREAD_WINDOWS windows); a mode's alarm stands once k of its last n
+updates depart on the same side, and clears once k of them are back (inside; a mode not
+identified counts neither way). Defaults: z = 3 (0.3 % per update for a Gaussian estimate),
+margin 2 % (the alarm threshold the tracker had), n = the updates of 2 windows and k those of
+1.5: successive updates share their window, so persistence counted in updates of one window
+would not filter anything that one window holds (a bump, a spurious pole picked while a
+transient is in it); a departure must outlast a window. A real change raises it about 1.5
+windows after its onset. `alarm()` keeps the
+single-update rule the tracker had before (|departure| > alarm_percent), as the reference the
+false-alarm bench measures against.
+
+Window, bands and resolution follow the sample rate and the modes (`window_for`): the window
+holds at least MIN_PERIODS periods of the slowest mode and the samples the fit needs, the Welch
+segments resolve the narrowest search band in at least 4 bins, and the harmonic detector's
+neighbourhood and the notches' width shrink with a slow structure's first mode (a building at
+1 Hz sampled at 100 Hz), the lab rig (1 kHz, modes from 6 Hz) keeping its 2 Hz and 0.3 Hz.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections import deque
 
 import numpy as np
 import scipy.linalg
 import scipy.signal
+import scipy.stats
 from numpy.lib.stride_tricks import sliding_window_view
 
 STEIGLITZ_MCBRIDE_ITERATIONS = 8  # at most; they stop once the fit settles
@@ -64,6 +106,128 @@ SECOND_HARMONIC_RATIO = 30.0
 HARMONIC_NEIGHBOUR_HZ = 2.0
 MAX_HARMONICS = 4
 NOTCH_BANDWIDTH_HZ = 0.3  # -3 dB width of each notch
+# the window holds at least this many periods of the slowest mode: the lab's default 10 s hold
+# about 60 of its 5.8 Hz mode; a slower structure gets as many (a frequency estimate's scatter
+# falls with the number of cycles it sees)
+MIN_PERIODS = 50
+BAND_BINS = 4  # Welch bins across the narrowest search band, at least
+# the alarm's defaults (module doc)
+ALARM_Z = 3.0
+ALARM_N_WINDOWS = 2.0  # persistence: n = the updates of 2 windows,
+ALARM_K_WINDOWS = 1.5  # k = those of 1.5 windows (a transient stays one window in it)
+SPREAD_WINDOWS = 20
+MIN_SPREAD_WINDOWS = 5  # a mode votes once this many windows give its scatter
+MAD_TO_SIGMA = 1.4826  # a Gaussian's standard deviation over its median absolute deviation
+
+
+def search_bands(model_frequencies_hz, search_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) of each mode's search band: +- search_fraction of its frequency, capped at half
+    the gap to each neighbour."""
+    f = np.asarray(model_frequencies_hz, dtype=np.float64)
+    gaps = np.diff(f) / 2
+    lo_gap = np.concatenate([[np.inf], gaps])
+    hi_gap = np.concatenate([gaps, [np.inf]])
+    return (np.maximum(f - np.minimum(search_fraction * f, lo_gap), 0.0),
+            f + np.minimum(search_fraction * f, hi_gap))
+
+
+def decimation_for(fs: float, model_frequencies_hz) -> int:
+    """Decimate to about 8 times the highest mode (1: no decimation)."""
+    return max(1, int(fs // (8.0 * float(np.max(model_frequencies_hz)))))
+
+
+def window_for(fs: float, model_frequencies_hz, window_s: float,
+               search_fraction: float = 0.15) -> float:
+    """The tracker's window (s) for a structure sampled at fs: at least `window_s`, MIN_PERIODS
+    periods of the slowest mode, the fit's least decimated samples, and BAND_BINS Welch bins
+    across the narrowest search band (the excitation test needs them)."""
+    f = np.asarray(model_frequencies_hz, dtype=np.float64)
+    lo, hi = search_bands(f, search_fraction)
+    q = decimation_for(fs, f)
+    least = 20 * (2 * f.size + 8) * q / fs
+    return float(max(window_s, MIN_PERIODS / f[0], 1.05 * least,
+                     BAND_BINS / float(np.min(hi - lo))))
+
+
+class DepartureAlarm:
+    """Per-mode alarm on a persistent, significant departure from the model (module doc).
+
+    `update(f, sigma_fit, f_model)` takes one tracker update (Hz per mode, NaN = not
+    identified; the fit's standard errors; the model's frequencies) and returns the 1-based
+    modes whose alarm stands. `every` is the number of updates per window: one estimate per
+    window goes into the observed scatter."""
+
+    def __init__(self, n_modes: int, every: int = 1, margin_percent: float = 2.0,
+                 z: float = ALARM_Z, k: int = 3, n: int = 5,
+                 spread_windows: int = SPREAD_WINDOWS,
+                 min_spread_windows: int = MIN_SPREAD_WINDOWS) -> None:
+        if not (1 <= k <= n):
+            raise ValueError(f"alarm persistence needs 1 <= k <= n, got k={k!r}, n={n!r}")
+        for name, v in (("margin_percent", margin_percent), ("z", z)):
+            if not (np.isfinite(v) and v >= 0):
+                raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
+        self.n_modes, self.every = int(n_modes), max(1, int(every))
+        self.margin_percent, self.z, self.k, self.n = float(margin_percent), float(z), k, n
+        self.spread_windows = int(spread_windows)
+        self.min_spread_windows = int(min_spread_windows)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the history (a new model to compare with)."""
+        m = self.n_modes
+        self._votes = [deque(maxlen=self.n) for _ in range(m)]  # +1 / -1 depart, 0 back
+        self._spread = [deque(maxlen=self.spread_windows) for _ in range(m)]
+        self._count = 0
+        self.standing: dict[int, int] = {}  # 1-based mode -> side (+1 above, -1 below)
+        self.sigma_hz = np.full(m, np.nan)  # the interval's standard error, latest update
+        self.departing = np.zeros(m, dtype=int)  # this update's vote (0: none or back)
+        self.shift_percent = np.full(m, np.nan)  # latest identified (f - model) / model, %
+
+    def observed_sigma(self) -> np.ndarray:
+        """The tracker's observed scatter per mode (Hz; NaN until `min_spread_windows`
+        windows are in): the robust spread of m windows' estimates, raised to its upper 95 %
+        bound for m samples, sqrt((m - 1) / chi2_0.05(m - 1)) (2.4 times for 5 windows, 1.5
+        for 20): a scatter read off a few windows is often too small by chance."""
+        out = np.full(self.n_modes, np.nan)
+        for r, d in enumerate(self._spread):
+            v = np.asarray(d, dtype=float)
+            m = v.size
+            if m >= max(self.min_spread_windows, 2):
+                up = np.sqrt((m - 1) / scipy.stats.chi2.ppf(0.05, m - 1))
+                out[r] = up * MAD_TO_SIGMA * np.median(np.abs(v - np.median(v)))
+        return out
+
+    def update(self, f_hz, sigma_fit_hz, model_hz) -> list[int]:
+        f = np.asarray(f_hz, dtype=float)
+        fm = np.asarray(model_hz, dtype=float)
+        sig_fit = np.asarray(sigma_fit_hz, dtype=float)
+        if self._count % self.every == 0:  # one estimate per window: independent records
+            for r in range(self.n_modes):
+                if np.isfinite(f[r]):
+                    self._spread[r].append(f[r])
+        self._count += 1
+        obs = self.observed_sigma()
+        self.sigma_hz = np.fmax(sig_fit, obs)  # NaN only where both are
+        self.departing[:] = 0
+        for r in range(self.n_modes):
+            if not np.isfinite(f[r]):
+                continue  # not identified: neither a departure nor back
+            self.shift_percent[r] = 100.0 * (f[r] - fm[r]) / fm[r]
+            if not np.isfinite(obs[r]):
+                continue  # the scatter is not known yet: nothing is significant
+            beyond = (abs(f[r] - fm[r]) - self.z * self.sigma_hz[r]
+                      - 0.01 * self.margin_percent * fm[r])
+            vote = int(np.sign(f[r] - fm[r])) if beyond > 0 else 0
+            self.departing[r] = vote
+            votes = self._votes[r]
+            votes.append(vote)
+            mode = r + 1
+            for side in (1, -1):
+                if votes.count(side) >= self.k:
+                    self.standing[mode] = side
+            if mode in self.standing and votes.count(0) >= self.k:
+                del self.standing[mode]
+        return sorted(self.standing)
 
 
 class FrequencyTracker:
@@ -91,13 +255,18 @@ class FrequencyTracker:
         Rms of the table accelerometer's noise. Given, a band counts as excited when its median
         spectral density is at least `min_snr` times that noise's; a running crank's harmonic
         then no longer hides the ambient shaking in the other bands.
+    alarm_z, alarm_k, alarm_n : float, int, int
+        The persistent alarm (`DepartureAlarm`, margin alarm_percent): interval f +- z sigma,
+        k of the last n updates (default: the updates of 1.5 and 2 windows).
     """
 
     def __init__(self, fs: float, model_frequencies_hz, window_s: float = 20.0,
                  update_s: float = 1.0, alarm_percent: float = 2.0,
                  search_fraction: float = 0.15, min_fit: float = 0.5,
                  min_excitation: float = 1e-3, max_damping: float = 0.2,
-                 input_noise_rms: float | None = None, min_snr: float = 10.0) -> None:
+                 input_noise_rms: float | None = None, min_snr: float = 10.0,
+                 alarm_z: float = ALARM_Z, alarm_k: int | None = None,
+                 alarm_n: int | None = None) -> None:
         self.fs = float(fs)
         if not (np.isfinite(self.fs) and self.fs > 0):
             raise ValueError(f"fs must be > 0 Hz, got {fs!r}")
@@ -115,7 +284,7 @@ class FrequencyTracker:
                 raise ValueError(f"{name} must be finite and > 0, got {v!r}")
         self.window = int(round(window_s * self.fs))
         self.update = max(1, int(round(update_s * self.fs)))
-        self.decimation = max(1, int(self.fs // (8.0 * f[-1])))
+        self.decimation = decimation_for(self.fs, f)
         self.order = 2 * f.size  # poles of the structure; the fits add up to 8 more
         least = 20 * (self.order + 8)
         if self.window // self.decimation < least:
@@ -149,14 +318,26 @@ class FrequencyTracker:
         self.last: np.ndarray | None = None  # latest estimate (Hz), NaN = not identified
         self.damping: np.ndarray | None = None  # damping ratios of the latest estimate
         self.fit: float = np.nan  # how well the latest fitted model explains the floors
+        self.sigma: np.ndarray | None = None  # the fit's standard errors of `last` (Hz)
+        per_window = int(np.ceil(self.window / self.update))
+        self.departures = DepartureAlarm(
+            f.size, per_window, self.alarm_percent, alarm_z,
+            alarm_k or int(np.ceil(ALARM_K_WINDOWS * per_window)),
+            alarm_n or int(np.ceil(ALARM_N_WINDOWS * per_window)))
+        self.alarm_modes: list[int] = []  # modes whose persistent alarm stands
 
     def _set_bands(self) -> None:
-        f = self.model_frequencies_hz
-        gaps = np.diff(f) / 2
-        lo_gap = np.concatenate([[np.inf], gaps])
-        hi_gap = np.concatenate([gaps, [np.inf]])
-        self._band_lo = np.maximum(f - np.minimum(self.search_fraction * f, lo_gap), 0.0)
-        self._band_hi = f + np.minimum(self.search_fraction * f, hi_gap)
+        self._band_lo, self._band_hi = search_bands(self.model_frequencies_hz,
+                                                    self.search_fraction)
+        # Welch segments long enough for BAND_BINS bins across the narrowest band (4 s, the
+        # lab's 0.25 Hz, at least); a slow structure's harmonic neighbourhood and notches
+        # scale with its first mode
+        fsd = self.fs / self.decimation
+        width = float(np.min(self._band_hi - self._band_lo))
+        self._nperseg = max(int(4 * fsd), int(np.ceil(BAND_BINS * fsd / width)))
+        f1 = float(self.model_frequencies_hz[0])
+        self._neighbour_hz = min(HARMONIC_NEIGHBOUR_HZ, f1 / 2.5)
+        self._notch_hz = min(NOTCH_BANDWIDTH_HZ, f1 / 15.0)
 
     def retarget(self, model_frequencies_hz) -> None:
         """Compare with, and search around, new model frequencies (as many as before), keeping
@@ -169,6 +350,8 @@ class FrequencyTracker:
                              f"ascending frequencies below 0.4 fs, got {model_frequencies_hz!r}")
         self.model_frequencies_hz = f
         self._set_bands()
+        self.departures.reset()
+        self.alarm_modes = []
 
     # ---- streaming ---------------------------------------------------------------------------
 
@@ -226,9 +409,17 @@ class FrequencyTracker:
         return self._x[order], self._y[order]
 
     def accept(self, result) -> list[float]:
-        """Take an `identify` result (computed here or by a worker) as the latest estimate."""
-        self.last, self.damping, self.fit = result
+        """Take an `identify` result (computed here or by a worker) as the latest estimate;
+        the persistent alarm takes it in."""
+        self.last, self.damping, self.fit, self.sigma = result
+        self.alarm_modes = self.departures.update(self.last, self.sigma,
+                                                  self.model_frequencies_hz)
         return [float(v) for v in self.last]
+
+    def interval_hz(self) -> np.ndarray:
+        """Half-width (Hz) of each mode's interval at the latest update, z sigma (NaN where
+        there is none)."""
+        return self.departures.z * self.departures.sigma_hz
 
     # ---- one window --------------------------------------------------------------------------
 
@@ -248,34 +439,33 @@ class FrequencyTracker:
                            ) -> tuple[np.ndarray, np.ndarray, float]:
         """`identify` on a record already at fs / decimation (`window_data()`)."""
         nm = self.model_frequencies_hz.size
-        freq, zeta = np.full(nm, np.nan), np.full(nm, np.nan)
+        freq, zeta, sigma = np.full(nm, np.nan), np.full(nm, np.nan), np.full(nm, np.nan)
         good = np.all(np.isfinite(floor_acc), axis=0)  # a channel with a dropout sits out
         if not np.all(np.isfinite(table_acc)) or not good.any():
-            return freq, zeta, np.nan
+            return freq, zeta, np.nan, sigma
         x, y = np.asarray(table_acc, dtype=float), np.asarray(floor_acc, dtype=float)[:, good]
         fsd = self.fs / self.decimation
         x = x - x.mean()
         y = y - y.mean(axis=0)
         if not np.any(x) or not np.all(np.any(y, axis=0)):
-            return freq, zeta, np.nan
-        nper = min(x.size, int(4 * fsd))
+            return freq, zeta, np.nan, sigma
+        nper = min(x.size, self._nperseg)
         psd_f, psd_raw = scipy.signal.welch(x, fs=fsd, nperseg=nper)
         # A crank's harmonic: notched out of the input and every output alike (the same LTI
         # filter on both leaves their transfer function, hence the poles, as it is), so that
         # it no longer dominates the least-squares fits.
-        sos = notch_sections(harmonic_lines(x, fsd, psd_f, psd_raw), fsd)
+        sos = notch_sections(harmonic_lines(x, fsd, psd_f, psd_raw, self._neighbour_hz), fsd,
+                             self._notch_hz)
         psd = psd_raw
         if sos is not None:
             x = scipy.signal.sosfilt(sos, x)
             y = scipy.signal.sosfilt(sos, y, axis=0)
             psd = scipy.signal.welch(x, fs=fsd, nperseg=nper)[1]
-        a, b, fit = _best_fit(x, y, self.order, sos)
+        a, b, fit, cov, other = _best_fit(x, y, self.order, sos)
         if not fit >= self.min_fit:
-            return freq, zeta, fit
-        s = np.log(np.roots(a).astype(complex)) * fsd
-        s = s[s.imag > 0]
-        pole_f = np.abs(s) / (2 * np.pi)
-        pole_z = -s.real / np.abs(s)
+            return freq, zeta, fit, sigma
+        z, pole_f, pole_z = _poles(a, fsd)
+        _, other_f, other_z = _poles(other, fsd)
         # Excitation: a band's median on the notched spectrum, i.e. of the input the fit used
         # (a harmonic's bins carry nothing about the poles and must not count as excitation);
         # the peak reference of the relative test on the raw one: without a known noise
@@ -294,7 +484,14 @@ class FrequencyTracker:
             if cand.size:
                 i = cand[np.argmin(pole_z[cand])]
                 freq[r], zeta[r] = pole_f[i], pole_z[i]
-        return freq, zeta, fit
+                # the pole of the fit 2 orders lower in the band (the same rule): how far it
+                # moves is a standard error of its own; none there, half the band
+                alt = np.flatnonzero((other_f >= lo) & (other_f <= hi) & (other_z > 0)
+                                     & (other_z < self.max_damping))
+                spread = (abs(other_f[alt[np.argmin(other_z[alt])]] - freq[r]) if alt.size
+                          else 0.5 * (hi - lo))
+                sigma[r] = np.hypot(pole_frequency_sigma(a, cov, z[i], fsd), spread)
+        return freq, zeta, fit, sigma
 
     # ---- comparison with the model -----------------------------------------------------------
 
@@ -306,23 +503,25 @@ class FrequencyTracker:
         return 100.0 * (f - self.model_frequencies_hz) / self.model_frequencies_hz
 
     def alarm(self, frequencies_hz=None) -> list[int]:
-        """1-based modes whose tracked frequency (the latest, or the ones given) departs from
-        the model by more than alarm_percent; modes not identified never alarm."""
+        """The single-update rule the tracker had (the false-alarm bench's reference; the live
+        side uses `alarm_modes`): 1-based modes whose tracked frequency (the latest, or the ones
+        given) departs from the model by more than alarm_percent; modes not identified never
+        alarm."""
         d = self.departure_percent(frequencies_hz)
         return [r + 1 for r in range(d.size)
                 if np.isfinite(d[r]) and abs(d[r]) > self.alarm_percent]
 
 
-def harmonic_lines(x: np.ndarray, fs: float, psd_f: np.ndarray, psd: np.ndarray
-                    ) -> np.ndarray:
+def harmonic_lines(x: np.ndarray, fs: float, psd_f: np.ndarray, psd: np.ndarray,
+                   neighbour_hz: float = HARMONIC_NEIGHBOUR_HZ) -> np.ndarray:
     """Frequencies (Hz) of the strong narrow lines in x (a crank's harmonic): Welch bins
-    standing HARMONIC_RATIO times above the median of their +-HARMONIC_NEIGHBOUR_HZ
+    standing HARMONIC_RATIO times above the median of their +-neighbour_hz
     neighbourhood (the line's own lobe left out), at most MAX_HARMONICS, strongest first; the
     second harmonic of a line found is taken down to SECOND_HARMONIC_RATIO. Each frequency is
     refined on the whole record (the maximum of its Hann-windowed DFT near the bin), so that a
     narrow notch sits on it."""
     df = psd_f[1] - psd_f[0]
-    half = max(1, int(round(HARMONIC_NEIGHBOUR_HZ / df)))
+    half = max(1, int(round(neighbour_hz / df)))
     lobe = 3  # a Hann window's main lobe is +-2 bins wide
     if psd.size < 2 * (half + lobe) + 1:
         return np.empty(0)
@@ -360,19 +559,20 @@ def _refine_line(x: np.ndarray, fs: float, f0: float, df: float) -> float:
     return float(grid[k] + np.clip(shift, -1.0, 1.0) * step)
 
 
-def notch_sections(lines: np.ndarray, fs: float) -> np.ndarray | None:
-    """Second-order sections of a notch at each of `lines` (an iirnotch NOTCH_BANDWIDTH_HZ
-    wide, applied twice for depth), or None when there are none."""
+def notch_sections(lines: np.ndarray, fs: float, bandwidth_hz: float = NOTCH_BANDWIDTH_HZ
+                   ) -> np.ndarray | None:
+    """Second-order sections of a notch at each of `lines` (an iirnotch bandwidth_hz wide,
+    applied twice for depth), or None when there are none."""
     secs = []
     for f in lines:
         if 0 < f < 0.5 * fs:
-            b, a = scipy.signal.iirnotch(f, f / NOTCH_BANDWIDTH_HZ, fs=fs)
+            b, a = scipy.signal.iirnotch(f, f / bandwidth_hz, fs=fs)
             secs += [np.r_[b, a]] * 2
     return np.vstack(secs) if secs else None
 
 
 def _arx(x: np.ndarray, y: np.ndarray, na: int, free: np.ndarray | None = None
-         ) -> tuple[np.ndarray, np.ndarray]:
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Least-squares ARX fit with one denominator a (na + 1,) shared by the k outputs and a
     numerator b (k, na + 1) each; every output's rows are scaled by its rms so that each
     floor weighs the same. `free` (n, m), if given, adds m regressors per output whose
@@ -417,7 +617,39 @@ def _arx(x: np.ndarray, y: np.ndarray, na: int, free: np.ndarray | None = None
     for j in range(k):
         err = sliding_window_view(y[:, j], na + 1)[:, ::-1] @ a  # A(q) y_j
         b[j] = ((vt.T @ ((u.T @ err) / sv)) * col)[:na + 1]
-    return a, b
+    return a, b, _covariance(As, rhs - As @ (theta / scale), scale, k * u.shape[1])
+
+
+def _covariance(As: np.ndarray, resid: np.ndarray, scale: np.ndarray, n_own: int
+                ) -> np.ndarray:
+    """Covariance of the denominator's coefficients a_1..a_na: s^2 (A^T A)^-1 of the reduced
+    least-squares system (variable projection: its Gram matrix is the Schur complement of the
+    full one, so this is the exact a-block of the full covariance), s^2 the residual variance
+    with the projected-out regressors' degrees of freedom taken off."""
+    dof = max(resid.size - As.shape[1] - n_own, 1)
+    s2 = float(resid @ resid) / dof
+    cov = s2 * np.linalg.pinv(As.T @ As, rcond=1e-12, hermitian=True)
+    return cov * np.outer(scale, scale)
+
+
+def _poles(a: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(z, frequency Hz, damping ratio) of the roots of a in the upper half plane."""
+    z = np.roots(a).astype(complex)
+    z = z[np.log(z).imag > 0]
+    s = np.log(z) * fs
+    return z, np.abs(s) / (2 * np.pi), -s.real / np.abs(s)
+
+
+def pole_frequency_sigma(a: np.ndarray, cov: np.ndarray, z: complex, fs: float) -> float:
+    """Standard error (Hz) of the natural frequency |s| / 2 pi of the pole z of the denominator
+    a = [1, a_1, .., a_na] (z^na + a_1 z^(na-1) + ... = 0) whose coefficients have covariance
+    `cov`: first-order propagation. dz/da_i = -z^(na-i) / A'(z) (implicit function), s =
+    fs ln z so ds = fs dz / z, and d|s| = Re(conj(s) ds) / |s|."""
+    na = a.size - 1
+    dz = -z ** np.arange(na - 1, -1, -1) / np.polyval(np.polyder(a), z)
+    s = np.log(z) * fs
+    g = np.real(np.conj(s) / abs(s) * fs * dz / z) / (2 * np.pi)
+    return float(np.sqrt(max(g @ cov @ g, 0.0)))
 
 
 def _basis(h: np.ndarray) -> np.ndarray:
@@ -439,11 +671,14 @@ def _free_response(a: np.ndarray, n: int, m: int, sos: np.ndarray | None = None
 
 
 def _best_fit(x: np.ndarray, y: np.ndarray, n_poles: int, sos: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray, float]:
-    """(a, b, fit) of the candidate that best explains the floors driven by x alone: the plain
-    ARX fit with 8 extra orders, and the Steiglitz-McBride iterates with 4 (the iterations
-    usually converge to the output-error optimum, but are not guaranteed to: keeping the best
-    simulation fit makes a diverging run harmless).
+              ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:
+    """(a, b, fit, covariance of a[1:], a of the same fit with 2 fewer extra orders) of the
+    candidate that best explains the floors driven by x alone: the plain ARX fit with 8 extra
+    orders, and the Steiglitz-McBride iterates with 4 (the iterations usually converge to the
+    output-error optimum, but are not guaranteed to: keeping the best simulation fit makes a
+    diverging run harmless). The last item is the Steiglitz-McBride fit with 2 extra orders:
+    a physical pole stays where it is when the order changes, one that fits noise moves
+    (the stabilisation check of modal analysis; the module doc).
 
     The window starts with the structure already moving (a crank's steady response, or
     ambient shaking): filtered by 1 / a from a zero state, the floors carry that state's free
@@ -454,19 +689,30 @@ def _best_fit(x: np.ndarray, y: np.ndarray, n_poles: int, sos: np.ndarray | None
     through 1 / a (the plain ARX fit, exact from its na-th row on without notches, takes F's
     alone)."""
     ones = np.ones(1)
-    a, b = _arx(x, y, n_poles + 8,
-                None if sos is None else _free_response(ones, x.size, n_poles + 8, sos))
-    best = (a, b, _simulation_fit(a, b, x, y, sos))
-    na = n_poles + 4
-    a, b = _arx(x, y, na, None if sos is None else _free_response(ones, x.size, na, sos))
+    a, b, cov = _arx(x, y, n_poles + 8,
+                     None if sos is None else _free_response(ones, x.size, n_poles + 8, sos))
+    best = (a, b, _simulation_fit(a, b, x, y, sos), cov)
+    sm = _steiglitz_mcbride(x, y, n_poles + 4, sos)
+    if sm[2] > best[2]:
+        best = sm
+    return (*best, _steiglitz_mcbride(x, y, n_poles + 2, sos)[0])
+
+
+def _steiglitz_mcbride(x: np.ndarray, y: np.ndarray, na: int, sos: np.ndarray | None
+                       ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """(a, b, fit, covariance of a[1:]) of the best Steiglitz-McBride iterate of order na."""
+    a, b, cov = _arx(x, y, na, None if sos is None else _free_response(np.ones(1), x.size, na,
+                                                                         sos))
+    best = (a, b, -np.inf, cov)
     last = -np.inf
     for _ in range(STEIGLITZ_MCBRIDE_ITERATIONS):
         a = _stable(a)
-        a, b = _arx(scipy.signal.lfilter([1.0], a, x), scipy.signal.lfilter([1.0], a, y, axis=0),
-                    na, _free_response(a, x.size, na, sos))
+        a, b, cov = _arx(scipy.signal.lfilter([1.0], a, x),
+                         scipy.signal.lfilter([1.0], a, y, axis=0), na,
+                         _free_response(a, x.size, na, sos))
         fit = _simulation_fit(a, b, x, y, sos)
         if fit > best[2]:
-            best = (a, b, fit)
+            best = (a, b, fit, cov)
         if abs(fit - last) < STEIGLITZ_MCBRIDE_TOLERANCE:
             break  # converged
         last = fit

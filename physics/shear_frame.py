@@ -166,13 +166,8 @@ def state_space(model: LinearModel, loading: Loading) -> tuple[np.ndarray, np.nd
     b = input_vector(model, loading)
     S, d = output_maps(model, loading)
     m = s.n
-    Minv = np.linalg.inv(s.M)
-    A = np.zeros((2 * m, 2 * m))
-    A[:m, m:] = np.eye(m)
-    A[m:, :m] = -Minv @ s.K
-    A[m:, m:] = -Minv @ s.C
-    B = np.zeros((2 * m, 1))
-    B[m:, 0] = Minv @ b
+    A, forces = s.state_matrices()  # its first m input columns are M^-1 on the forces
+    B = forces[:, :m] @ b[:, None]
     C = S @ A[m:]  # acceleration rows of the state derivative, mapped to the outputs
     D = (S @ B[m:] + d[:, None])
     return A, B, C, D

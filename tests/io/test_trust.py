@@ -317,16 +317,18 @@ def test_f4_a_renamed_channel_remaps_the_live_feed():
     feed_ = LiveFeed(src, scene, start=False, commands=False, track_window_s=2.0)
     try:
         link.q.append(msg(TOPICS.meta, t3d1.make_meta(names, units, FS, BLOCK)))
-        link.q += [msg(TOPICS.data, block(s, m=len(names))) for s in range(60)]
+        # the tracker's window (lengthened to 50 periods of mode 1), full: its first fit starts
+        n = -(-feed_.tracker.window // BLOCK) + 1
+        link.q += [msg(TOPICS.data, block(s, m=len(names))) for s in range(n)]
         feed_.step()
         assert feed_.mode == "kalman" and feed_._fit is not None  # a fit in progress
         renamed = (names[0] + "_x",) + names[1:]
         link.q.append(msg(TOPICS.meta, t3d1.make_meta(renamed, units, FS, BLOCK)))
-        link.q += [msg(TOPICS.data, block(s, m=len(names))) for s in range(60, 70)]
+        link.q += [msg(TOPICS.data, block(s, m=len(names))) for s in range(n, n + 10)]
         feed_.step()
         feed_.settle(10)
         st = feed_.step()
-        assert st.counters["blocks"] == 70
+        assert st.counters["blocks"] == n + 10
         assert set(st.history) == set(renamed)
         assert feed_.mode != "kalman"  # no table accelerometer by that name any more
         assert "meta changed" in src.last_error

@@ -48,9 +48,14 @@ def cmd_modes(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from twin3d.bench import run_benchmarks
+    from twin3d.bench import NoSuchStep, run_benchmarks
 
-    report = run_benchmarks(quick=args.quick, progress=None if args.json else print)
+    only = tuple(w.strip() for w in (args.only or "").split(",") if w.strip())
+    try:
+        report = run_benchmarks(quick=args.quick, progress=None if args.json else print,
+                                only=only)
+    except NoSuchStep as e:
+        raise UsageError(f"twin3d bench: {e}") from None
     if args.json:
         emit(report)
     return 0
@@ -113,6 +118,8 @@ def register(add) -> None:
                    help="also write the modes as UFF 55 with the storeys' geometry (15/82)")
     b = add("bench", cmd_bench, "performance figures, each beside its baseline and the ratio")
     b.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    b.add_argument("--only", metavar="WORD[,WORD...]",
+                   help="only the steps whose name contains one of these words")
     t = add("tool", cmd_tool, "run an engineering tool (`twin3d tool list` lists them)")
     t.add_argument("name", help="tool name, or `list` (`twin3d tool NAME --help`: its inputs)")
     add_tool_help(t)

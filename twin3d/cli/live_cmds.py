@@ -4,6 +4,7 @@ and `replay` (a recording to a broker, to a file, or through the estimator)."""
 from __future__ import annotations
 
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -55,13 +56,34 @@ def _none_if_nan(values) -> list:
     return [None if not math.isfinite(v) else round(v, 4) for v in values]
 
 
-def _monitor(feed, seconds: float, progress) -> dict:
+def _jsonl(obj: dict) -> None:
+    """One strict JSON object on its own line, flushed at once (a pipe reads it as it comes)."""
+    emit(obj)
+    sys.stdout.flush()
+
+
+def _monitor(feed, seconds: float, progress, on_update=None) -> dict:
+    """Watch `feed` for `seconds` (inf: until its source ends); every tracker update goes to
+    `on_update` (a dict) as it comes, and into the summary's `updates` statistics."""
+    from twin3d.live.state import UpdateStats
+
     ingest = feed.ingest
-    end = time.monotonic() + seconds
+    stats = UpdateStats()
+
+    def drain() -> None:
+        while feed.updates:
+            u = feed.updates.popleft()
+            stats.add(u)
+            if on_update is not None:
+                on_update({"kind": "update", **u.to_json()})
+
+    start = time.monotonic()
+    end = start + seconds
     next_print = time.monotonic() + 1.0
     while time.monotonic() < end and not ingest.finished:
         ingest.wait(min(0.05, max(end - time.monotonic(), 0.0)))
         feed.advance()
+        drain()
         if progress and time.monotonic() >= next_print:
             next_print += 1.0
             st = feed.state()
@@ -70,11 +92,14 @@ def _monitor(feed, seconds: float, progress) -> dict:
                      f"{c['crc_errors']} invalid {c['invalid']} | {ingest.status} | "
                      f"floor 3 {1e3 * st.floor_disp_m[-1]:+.3f} mm | "
                      f"p50 {feed.latency_ms(50) or float('nan'):.2f} ms")
-    feed.settle()
+    feed.settle(120.0 if ingest.finished else 5.0)  # a replay's last fit is part of it
     st = feed.step()
+    drain()
     c = st.counters
     link_error = getattr(getattr(ingest, "link", None), "last_error", "")
-    return {"source": _shown(ingest.url), "seconds": seconds, "status": ingest.status,
+    # a replay runs until its source ends (seconds = inf): the time it took is what it watched
+    watched = seconds if math.isfinite(seconds) else round(time.monotonic() - start, 3)
+    return {"source": _shown(ingest.url), "seconds": watched, "status": ingest.status,
             "trust": _trust(ingest),
             "estimator": feed.mode, **{k: c[k] for k in c},
             "latency_ms_p50": feed.latency_ms(50), "latency_ms_p99": feed.latency_ms(99),
@@ -88,7 +113,8 @@ def _monitor(feed, seconds: float, progress) -> dict:
             "localisation_status": st.localisation_status,
             "truth_frequencies_hz": [round(f, 4) for f in st.truth_hz] or None,
             "estimate_vs_truth_rel_rms": st.estimate_vs_truth_rel_rms,
-            "floor_disp_m": st.floor_disp_m.tolist(), "speed_rpm": st.speed_rpm}
+            "floor_disp_m": st.floor_disp_m.tolist(), "speed_rpm": st.speed_rpm,
+            "updates": stats.summary()}
 
 
 def cmd_monitor(args) -> int:
@@ -105,11 +131,14 @@ def cmd_monitor(args) -> int:
     feed.ingest.start()
     try:
         _reachable(feed.ingest, min(args.seconds, 5.0), "monitor")
-        out = _monitor(feed, args.seconds, None if args.json else print)
+        out = _monitor(feed, args.seconds, None if args.json or args.jsonl else print,
+                       _jsonl if args.jsonl else None)
     finally:
         feed.close()
     out["history"] = feed.store.counters()  # after close: what was written in the end
-    if args.json:
+    if args.jsonl:
+        _jsonl({"kind": "summary", **out})
+    elif args.json:
         emit(out)
     else:
         print(f"{out['blocks']} blocks, {out['samples']} samples, {out['gaps']} gaps, "
@@ -149,7 +178,7 @@ def _monitor_every_rig(args) -> int:
         out["rigs"][rig] = {"status": src.status, **src.counters, "latency_ms_p50": pct(50),
                             "latency_ms_p99": pct(99), "max_gap_s": src.max_gap_s,
                             "last_error": src.last_error}
-    if args.json:
+    if args.json or args.jsonl:  # no tracker here: the summary is the one line
         emit(out)
     else:
         for rig, r in out["rigs"].items():
@@ -244,6 +273,11 @@ def cmd_replay(args) -> int:
     if args.export:
         if args.out is None:
             raise UsageError("twin3d replay: --export needs --out FILE")
+    if args.export in ("uff", "hdf5", "parquet"):  # exchange formats: twin3d.formats
+        from twin3d.cli.import_cmds import export_recording
+
+        out = export_recording(args.dir, args.export, args.out, load_user_scene(args.scene))
+    elif args.export:
         rec = recorder.read_recording(args.dir)
         fn = recorder.export_csv if args.export == "csv" else recorder.export_npz
         try:
@@ -321,7 +355,11 @@ def register(add) -> None:
     m.add_argument("--seconds", type=number(0, WEEK_S, lo_open=True), default=5.0,
                    help="how long to watch (s)")
     m.add_argument("--window", type=number(1.0, 600.0), default=10.0,
-                   help="frequency-tracking window (s, 1..600); estimates start once it is full")
+                   help="frequency-tracking window (s, 1..600; lengthened to what the "
+                        "structure's modes and rate need); estimates start once it is full")
+    m.add_argument("--jsonl", action="store_true",
+                   help="one JSON object per tracker update on stdout as it comes, then the "
+                        "summary as the last line")
     profile_option(m)
     store_option(m)
     r = add("record", cmd_record, "record a source to a folder (meta.json, blocks.t3d, "
@@ -339,5 +377,7 @@ def register(add) -> None:
     p.add_argument("--mqtt", metavar="HOST:PORT", help="republish on twin3d/<rig>/data")
     p.add_argument("--rig-id", default="rig1", help="rig id for --mqtt topics")
     mqtt_options(p)
-    p.add_argument("--export", choices=("csv", "npz"), help="write the samples to --out")
+    p.add_argument("--export", choices=("csv", "npz", "uff", "hdf5", "parquet"),
+                   help="write the samples to --out (uff: UFF 58 per channel; hdf5, parquet: "
+                        "SEP-005 channels)")
     p.add_argument("--out", type=out_file, help="file for --export")

@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("twin3d: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `twin3d ... | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        return 0
     except Exception as e:  # never a traceback for users; TWIN3D_DEBUG=1 shows it
         if os.environ.get("TWIN3D_DEBUG"):
             raise
