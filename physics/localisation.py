@@ -216,8 +216,8 @@ class DamageMonitor:
     The first `learn_updates` updates with every mode tracked are taken as undamaged: their
     per-mode standard deviation is the scatter sigma_r (at least `sigma_floor` relative, and
     scaled by `sigma_scale`: successive updates share most of their window, so a minute of
-    them holds few independent ones), their median the tracker's bias on this model (a mode
-    biased beyond `bias_max` counts with the excess added to its scatter). Then an alarm stands when at least k of the last n updates name the same
+    them holds few independent ones), their median the tracker's bias on this model (clipped
+    to `bias_max`). Then an alarm stands when at least k of the last n updates name the same
     storeys, or the last `unexplained_k` updates are all 'unexplained'; it clears when k of the
     last n say 'none'."""
 
@@ -235,7 +235,6 @@ class DamageMonitor:
     sigma_scale: float = 1.5
     sigma_hz: np.ndarray | None = None
     bias: np.ndarray | None = None
-    trusted: np.ndarray | None = None  # modes used as evidence (learned bias <= bias_max)
     latest: Localisation | None = None
     alarm: Localisation | None = None
     updates: int = 0
@@ -257,18 +256,10 @@ class DamageMonitor:
             if len(self._learn) >= self.learn_updates:
                 X = np.array(self._learn)
                 f0 = self.model.frequencies_hz()
-                bias = np.median(X, axis=0) / f0 - 1.0
+                self.bias = np.clip(np.median(X, axis=0) / f0 - 1.0, -self.bias_max,
+                                    self.bias_max)
                 self.sigma_hz = self.sigma_scale * np.maximum(X.std(axis=0, ddof=1),
                                                               self.sigma_floor * f0)
-                # a mode the tracker follows further off its model than `bias_max` (a heavily
-                # damped mode under unmeasured wind) is weak evidence: its bias is taken out
-                # but also added to its uncertainty, so it cannot carry a verdict alone (and
-                # damage already present while learning is not taken as normal unseen)
-                self.trusted = np.abs(bias) <= self.bias_max
-                self.bias = bias
-                self.sigma_hz = np.where(self.trusted, self.sigma_hz,
-                                         np.hypot(self.sigma_hz,
-                                                  (np.abs(bias) - self.bias_max) * f0))
             return None
         loc = localise(self.model, f, self.sigma_hz, self.bias, self.alpha, self.min_change)
         self.latest = loc

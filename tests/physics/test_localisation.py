@@ -167,20 +167,3 @@ def test_unexplained_alarms_only_after_a_window_of_it(baseline):
         assert mon.alarm is None  # a straddling window is not yet a verdict
         mon.update(fm + sig * rng.standard_normal(4))
     assert mon.alarm is not None and mon.alarm.verdict == "unexplained"
-
-
-def test_a_mode_tracked_far_off_its_model_counts_only_weakly(baseline):
-    """A heavily damped mode that the tracker follows 4 % high under unmeasured wind (the
-    building's modes 4-5) is weak evidence: its learned bias joins its scatter."""
-    f0 = baseline.frequencies_hz()
-    rng = np.random.default_rng(5)
-    bias = np.array([0.0, 0.0, 0.0, 0.04])
-    sig = 1e-3 * f0
-    mon = DamageMonitor(baseline, learn_updates=40, k=3, n=5)
-    for _ in range(40):
-        mon.update(f0 * (1 + bias) + sig * rng.standard_normal(4))
-    assert mon.trusted.tolist() == [True, True, True, False]
-    assert mon.sigma_hz[3] > 0.025 * f0[3]  # its bias is now part of its uncertainty
-    for _ in range(50):  # the biased mode wanders further: still no alarm
-        mon.update(f0 * (1 + bias + [0, 0, 0, 0.02]) + sig * rng.standard_normal(4))
-        assert mon.alarm is None
