@@ -110,6 +110,17 @@ def wait_for(cond, timeout: float = 10.0, step: float = 0.01):
     return cond()
 
 
+def until_subscribed(pub, sub, topic: str) -> None:
+    """Probe until `sub`'s subscription is in place at the broker (connected comes before the
+    SUBACK: a message published in between is not for it), then drop the probes."""
+    def arrived() -> bool:
+        pub.publish(topic, b"probe", qos=1)
+        return wait_for(lambda: any(m.payload == b"probe" for m in sub.drain()), 1.0)
+    assert wait_for(arrived, 30, 0.0), "the subscription never became active"
+    time.sleep(0.1)  # probes still in flight land before the test's own messages
+    sub.drain()
+
+
 @pytest.fixture(name="wait_for")
 def wait_for_fixture():
     return wait_for

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+from tests.conftest import until_subscribed
+
 from twin3d.io.mqtt_link import MqttLink, Topics
 
 
@@ -49,22 +51,15 @@ def test_a_rig_writes_only_its_own_topics(cluster, wait_for):
     watcher = _link(cluster, 3, "viewer", [("twin3d/#", 0)])
     rig2 = _link(cluster, 2, "rig2")
     try:
-        # the watcher's interest reaches node 2 some time after its SUBACK on node 3: probe
-        probe = Topics.for_rig("rig2").data
-
-        def arrived() -> bool:
-            rig2.publish(probe, b"probe", qos=1)
-            return wait_for(lambda: any(m.payload == b"probe" for m in watcher.drain()), 1.0)
-        assert wait_for(arrived, 30, 0.0)
-        wait_for(lambda: False, 0.2)
-        watcher.drain()
+        # the watcher's interest reaches node 2 some time after its SUBACK on node 3
+        until_subscribed(rig2, watcher, Topics.for_rig("rig2").data)
         rig2.publish(Topics.for_rig("rig1").data, b"forged")  # another rig's data: dropped
         rig2.publish(Topics.for_rig("rig2").data, b"own")
         got = []
         assert wait_for(lambda: (got.extend(watcher.drain()) or
                               any(m.payload == b"own" for m in got)), 30)
         data = [(m.topic, m.payload) for m in got
-                if m.topic.endswith("/data") and m.payload != b"probe"]
+                if m.topic.endswith("/data") and m.payload != b"probe"]  # a late probe
         assert data == [("twin3d/rig2/data", b"own")]
     finally:
         watcher.stop()

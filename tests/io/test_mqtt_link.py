@@ -9,20 +9,9 @@ import numpy as np
 
 import pytest
 
-from tests.conftest import wait_for
+from tests.conftest import until_subscribed
 from twin3d.io import t3d1
 from twin3d.io.mqtt_link import Message, MqttLink, Topics, Will, parse_hostport
-
-
-def _until_subscribed(pub, sub, topic: str) -> None:
-    """Probe until `sub`'s subscription is in place at the broker (connected comes before the
-    SUBACK: a message published in between is not for it), then drop the probes."""
-    def arrived() -> bool:
-        pub.publish(topic, b"probe", qos=1)
-        return wait_for(lambda: any(m.payload == b"probe" for m in sub.drain()), 1.0)
-    assert wait_for(arrived, 30, 0.0), "the subscription never became active"
-    time.sleep(0.1)  # probes still in flight land before the test's own messages
-    sub.drain()
 
 
 def _pair(broker, rig="t", **kw):
@@ -30,7 +19,7 @@ def _pair(broker, rig="t", **kw):
     sub = MqttLink("127.0.0.1", broker.port, subscriptions=[f"twin3d/{rig}/#"], **kw).start()
     pub = MqttLink("127.0.0.1", broker.port).start()
     assert sub.wait_connected(10) and pub.wait_connected(10)
-    _until_subscribed(pub, sub, f"twin3d/{rig}/probe")
+    until_subscribed(pub, sub, f"twin3d/{rig}/probe")
     return top, sub, pub
 
 
@@ -120,7 +109,7 @@ def test_broker_dies_and_comes_back(own_broker, wait_for):
     pub = MqttLink("127.0.0.1", own_broker.port, min_backoff=0.05, max_backoff=0.5).start()
     try:
         assert sub.wait_connected(10) and pub.wait_connected(10)
-        _until_subscribed(pub, sub, top.data)
+        until_subscribed(pub, sub, top.data)
         got = []
         for i in range(20):
             pub.publish(top.data, b"a%d" % i, qos=1)
@@ -131,7 +120,7 @@ def test_broker_dies_and_comes_back(own_broker, wait_for):
         own_broker.start()
         assert wait_for(lambda: sub.connected and pub.connected, timeout=20)
         assert sub.counters.connects == 2 and sub.counters.disconnects == 1
-        _until_subscribed(pub, sub, top.data)  # renewed after the reconnect
+        until_subscribed(pub, sub, top.data)  # renewed after the reconnect
         for i in range(20):
             pub.publish(top.data, b"b%d" % i, qos=1)
         assert wait_for(lambda: got.extend(m for m in sub.drain() if m.payload != b"probe") or len(got) == 40)
