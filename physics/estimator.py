@@ -9,6 +9,10 @@ Modal model (r of the N modes kept, mass-normalised shapes Phi_r, Gamma = Phi_r'
 The input is the measured table acceleration a_g; the outputs are the floors' absolute
 accelerations y = H z + D a_g with z = [q, q'], H = S Phi_r [-Omega^2, -C_m] and
 D = S (1 - Phi_r Gamma) (zero when every mode is kept), S selecting the measured floors.
+A structure driven instead by a measured force F at floor j on a fixed base (a building's roof
+shaker) has q'' + C_m q' + Omega^2 q = Phi_r' e_j F and no ground motion, so the same filter runs
+with the input column Phi_r' e_j and D = S Phi_r Phi_r' e_j (S M^-1 e_j with every mode kept:
+a force accelerates its floor at once); u is then relative to the fixed ground.
 Absolute accelerations make the displacements well observable: K u + C u' = -M a_abs, so the
 floors' displacement is almost an algebraic function of what the accelerometers read.
 
@@ -16,7 +20,8 @@ The state equation is discretised exactly at the sample rate with a first-order 
 (physics.lti.discretise), so a_g[k-1] and a_g[k] carry the state from sample k-1 to k; both are
 known when sample k arrives. Process noise is an error in the base acceleration (table sensor
 noise, the model's error, unmeasured forces proportional to mass), held over each sample:
-Q = sigma_p^2 G0 G0'. Measurement noise R = sigma_a^2 I. The gain is the steady-state one from
+Q = sigma_p^2 G0 G0' (G0 of the base acceleration: with a force input too, the unmeasured part is
+taken as forces in proportion to the floors' masses, as wind and ground noise are). Measurement noise R = sigma_a^2 I. The gain is the steady-state one from
 the discrete algebraic Riccati equation, so each sample costs a few small mat-vec products.
 """
 
@@ -57,8 +62,11 @@ class Estimator:
         return self.shapes.shape[1]
 
 
-def modal_state_space(model: LinearModel, measured_floors, n_modes: int | None = None):
-    """(A, B, H, D, shapes, frequencies) of the modal model with input a_g, see module doc."""
+def modal_state_space(model: LinearModel, measured_floors, n_modes: int | None = None,
+                      force_floor: int | None = None):
+    """(A, B, H, D, shapes, frequencies, floors, B_noise) of the modal model with input a_g, or
+    with a force at floor `force_floor` (see module doc); B_noise: the base acceleration's
+    column, the direction of the process noise."""
     modes = modal_analysis(model)
     n = model.n
     r = n if n_modes is None else int(n_modes)
@@ -75,17 +83,25 @@ def modal_state_space(model: LinearModel, measured_floors, n_modes: int | None =
     A[:r, r:] = np.eye(r)
     A[r:, :r] = -omega2
     A[r:, r:] = -Cm
-    B = np.zeros((2 * r, 1))
-    B[r:, 0] = -gamma
+    B_noise = np.zeros((2 * r, 1))
+    B_noise[r:, 0] = -gamma
     S = shapes[[f - 1 for f in floors]]
     H = S @ np.hstack([-omega2, -Cm])
-    D = 1.0 - S @ gamma
-    return A, B, H, D, shapes, modes.frequencies_hz[:r], floors
+    if force_floor is None:
+        B, D = B_noise, 1.0 - S @ gamma
+    else:
+        if not 1 <= int(force_floor) <= n:
+            raise ValueError(f"force_floor must be a floor 1..{n}, got {force_floor!r}")
+        g = shapes[int(force_floor) - 1]  # Phi_r' e_j: the force's modal participation
+        B = np.zeros((2 * r, 1))
+        B[r:, 0] = g
+        D = S @ g
+    return A, B, H, D, shapes, modes.frequencies_hz[:r], floors, B_noise
 
 
 def build_estimator(model: LinearModel, fs: float, measured_floors=(1, 2, 3),
                     accel_noise_rms: float = 0.003, process_noise_rms: float = 0.05,
-                    n_modes: int | None = None) -> Estimator:
+                    n_modes: int | None = None, force_floor: int | None = None) -> Estimator:
     """Steady-state Kalman filter for `model` sampled at fs (Hz).
 
     Parameters
@@ -103,6 +119,9 @@ def build_estimator(model: LinearModel, fs: float, measured_floors=(1, 2, 3),
         > 0: table sensor noise plus model error. Larger trusts the floor sensors more.
     n_modes : int, optional
         Modes kept (the lowest ones); all N by default.
+    force_floor : int, optional
+        The input is a force (N) at this 1-based floor on a fixed base, not the table's
+        acceleration; `estimate`'s `table_acc` then carries that force.
     """
     fs = float(fs)
     if not (np.isfinite(fs) and fs > 0):
@@ -111,9 +130,11 @@ def build_estimator(model: LinearModel, fs: float, measured_floors=(1, 2, 3),
                     ("process_noise_rms", process_noise_rms)):
         if not (np.isfinite(v) and v > 0):
             raise ValueError(f"{name} must be finite and > 0, got {v!r}")
-    A, B, H, D, shapes, freqs, floors = modal_state_space(model, measured_floors, n_modes)
+    A, B, H, D, shapes, freqs, floors, B_noise = modal_state_space(model, measured_floors,
+                                                                   n_modes, force_floor)
     d = discretise(A, B, 1.0 / fs, "foh")
-    Q = process_noise_rms**2 * (d.G0 @ d.G0.T)
+    g_noise = d.G0 if force_floor is None else discretise(A, B_noise, 1.0 / fs, "foh").G0
+    Q = process_noise_rms**2 * (g_noise @ g_noise.T)
     R = accel_noise_rms**2 * np.eye(len(floors))
     # Filter DARE: the control DARE of the dual pair (Phi', H'); P is the prior covariance.
     P = scipy.linalg.solve_discrete_are(d.Phi.T, H.T, Q, R)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -171,3 +173,43 @@ def test_hdf5_and_parquet_round_trip_with_sep005_channels(tmp_path, fmt, suffix)
         meta = json.loads(pq.read_schema(p).metadata[b"sep005"])
         assert [c["name"] for c in meta["channels"]] == list(ts.names)
         assert pq.read_table(p).column_names == ["t_s", *ts.names]
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_an_hdf5_file_the_library_hangs_on_is_one_line_not_a_hang(monkeypatch):
+    """libhdf5 loops for ever on this damaged file (byte-flip fuzzing found it; others crash
+    it): the read runs in a child process, which is given up on after its time."""
+    import twin3d.formats.arrays as arrays
+
+    monkeypatch.setattr(arrays, "HDF5_TIMEOUT_S", 5.0)
+    path = DATA / "hdf5_damaged_hangs_libhdf5.h5"
+    with pytest.raises(FormatError) as e:
+        formats.read_timeseries(path, None)
+    assert str(e.value).startswith(f"{path}: format: damaged HDF5")
+    assert "\n" not in str(e.value)
+
+
+def test_byte_flipped_hdf5_files_read_or_fail_in_one_line(tmp_path):
+    """Our own export, damaged at random: every file either reads (the flip hit padding) or
+    is one FormatError line; none takes the process down."""
+    ts = TimeSeries(100.0, 0.0, ("acc_floor1", "acc_floor2"), ("m/s^2", "m/s^2"),
+                    np.random.default_rng(0).standard_normal((500, 2)), source="test")
+    good = formats.write_timeseries(tmp_path / "ok.h5", ts, "hdf5").read_bytes()
+    rng = np.random.default_rng(4)
+    outcomes = []
+    for i in range(6):
+        b = bytearray(good)
+        for j in rng.integers(0, min(len(b), 4096), 8):
+            b[j] = int(rng.integers(0, 256))
+        path = tmp_path / f"bad{i}.h5"
+        path.write_bytes(bytes(b))
+        try:
+            back = formats.read_timeseries(path, None)
+            outcomes.append("read")
+            assert back.data.shape[1] <= 2
+        except FormatError as e:
+            outcomes.append("refused")
+            assert str(e).startswith(f"{path}: ") and "\n" not in str(e)
+    assert "refused" in outcomes

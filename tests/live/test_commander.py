@@ -15,7 +15,7 @@ import pytest
 
 from twin3d.live import commander as commander_mod
 from twin3d.protocol.commands import DEFAULT_TTL_S
-from twin3d.live.demo import LOOP_S, SCRIPT, DemoOperator
+from twin3d.live.demo import LOOP_S, ON_MODE_1, SCRIPT, DemoOperator
 from twin3d.io.loopback import LoopbackBus
 from twin3d.io.mqtt_link import Topics
 from twin3d.io.mqtt_source import MqttSource
@@ -256,13 +256,19 @@ class FakeCommander:
 
 
 # the calibrate step is the twin's own action (feed.calibrate), never sent to the rig
-SCRIPTED = [(op, args) for _, _, cmd in SCRIPT if cmd is not None for op, args in [cmd]
+MODE_1_HZ = [5.98]  # the calibrated model's mode 1 (the scene's is 5.78 Hz)
+SCRIPTED = [(op, {**args, "rpm": round(60 * MODE_1_HZ[0], 1)} if args.get("rpm") == ON_MODE_1
+             else args) for _, _, cmd in SCRIPT if cmd is not None for op, args in [cmd]
             if op != "calibrate"]
+
+
+def _operator(commander, loop):
+    return DemoOperator(commander, loop=loop, model_hz=lambda: MODE_1_HZ)
 
 
 def test_demo_operator_sends_each_scripted_command_once_per_loop():
     fake = FakeCommander()
-    op = DemoOperator(fake, loop=True)
+    op = _operator(fake, True)
     captions = []
     t = 0.0
     while t < 2 * LOOP_S:
@@ -277,15 +283,26 @@ def test_demo_operator_sends_each_scripted_command_once_per_loop():
     assert fake.counters.refused_by_twin == 2
 
     once = FakeCommander()
-    op1 = DemoOperator(once, loop=False)
+    op1 = _operator(once, False)
     for k in range(int(3 * LOOP_S / 0.5)):
         op1(k * 0.5)
     assert once.calls == SCRIPTED
 
 
+def test_demo_operator_asks_for_mode_1_of_the_model_it_holds_when_it_sends():
+    fake = FakeCommander()
+    hz = [5.78]
+    op = DemoOperator(fake, loop=True, model_hz=lambda: hz)
+    op(17.0)  # the scene's model
+    hz[0] = 5.98  # a calibration came in: the next loop asks for the new mode 1
+    op(LOOP_S + 17.0)
+    rpms = [a["rpm"] for o, a in fake.calls if o == "set_speed" and a["rpm"] > 340]
+    assert rpms == [346.8, 358.8]
+
+
 def test_demo_operator_stops_once_someone_else_commands():
     fake = FakeCommander()
-    op = DemoOperator(fake, loop=True)
+    op = _operator(fake, True)
     op(0.0)
     op(5.0)  # the run-up
     assert len(fake.calls) == 1
@@ -300,7 +317,7 @@ def test_demo_operator_stops_once_someone_else_commands():
 
 def test_demo_operator_stops_on_a_refused_command_from_someone_else():
     fake = FakeCommander()
-    op = DemoOperator(fake, loop=False)
+    op = _operator(fake, False)
     op(0.0)
     fake.send("set_speed", {"rpm": 346.8})  # refused by the twin, but not the operator's
     assert op(5.0) == "operator in control: scripted demo stopped"

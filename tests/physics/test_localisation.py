@@ -167,3 +167,73 @@ def test_unexplained_alarms_only_after_a_window_of_it(baseline):
         assert mon.alarm is None  # a straddling window is not yet a verdict
         mon.update(fm + sig * rng.standard_normal(4))
     assert mon.alarm is not None and mon.alarm.verdict == "unexplained"
+
+
+# --- a five-storey building whose two highest modes the tracker reads poorly -------------------
+# (scenes/building_five_storey.toml's chain; modes 4 and 5 scatter by several % under wind)
+B_MASS = np.array([360e3, 350e3, 350e3, 350e3, 300e3])
+B_K = np.array([1.8e9, 1.7e9, 1.5e9, 1.3e9, 1.1e9])
+B_SIGMA_REL = np.array([2e-3, 2e-3, 4e-3, 0.07, 0.02])
+
+
+@pytest.fixture(scope="module")
+def building() -> StoreyModel:
+    m = LinearModel.chain(B_MASS, B_K, np.zeros(5))
+    return StoreyModel.from_matrices(m.M, m.K, 5)
+
+
+def _building_hz(k) -> np.ndarray:
+    return eigh_hz(LinearModel.chain(B_MASS, k, np.zeros(5)))
+
+
+@pytest.mark.parametrize("storey", [1, 2, 3, 4, 5])
+def test_one_storey_named_when_the_full_fit_cannot_separate_the_storeys(building, storey):
+    f0 = building.frequencies_hz()
+    sigma = B_SIGMA_REL * f0
+    k = B_K.copy()
+    k[storey - 1] *= 0.85
+    f = _building_hz(k)
+    loc = localise(building, f, sigma)
+    # named whether by the five-storey fit or, where its intervals are too wide, by the
+    # single-change hypothesis: the one storey that alone explains the shift
+    assert loc.verdict == "storeys" and loc.storeys == (storey,), loc
+    assert abs(loc.change[storey - 1] + 0.15) < 1e-6
+    assert np.isfinite(loc.ci95[storey - 1]) and loc.ci95[storey - 1] > 0
+
+
+def test_a_departure_every_storey_explains_is_changed_not_named(building):
+    f0 = building.frequencies_hz()
+    # only mode 1 is measured well: a 10 % loss of storey 1 moves it 8 sigma (a departure),
+    # but any one storey can move mode 1 alone, so none is named
+    sigma = np.array([2e-3, 1.0, 1.0, 1.0, 1.0]) * f0
+    loc = localise(building, _building_hz(B_K * [0.9, 1, 1, 1, 1]), sigma)
+    assert loc.verdict == "changed" and loc.storeys == () and loc.rows() == []
+    assert "no one storey" in loc.message()
+
+
+def test_a_departure_no_one_storey_explains_is_unexplained(building):
+    f0 = building.frequencies_hz()
+    f_mass = f0 * np.array([1.0, 1.03, 0.98, 1.04, 0.97])
+    assert localise(building, f_mass, B_SIGMA_REL * f0).verdict == "unexplained"
+
+
+def test_monitor_learns_a_large_steady_bias_and_still_names_the_storey(building):
+    f0 = building.frequencies_hz()
+    rng = np.random.default_rng(11)
+    bias = np.array([0.003, 0.006, 0.016, 0.05, 0.044])  # the building's, under wind
+    sig = B_SIGMA_REL * f0 / 1.5
+    mon = DamageMonitor(building, learn_updates=60)
+    for _ in range(60):
+        mon.update(f0 * (1 + bias) + sig * rng.standard_normal(5))
+    np.testing.assert_allclose(mon.bias, bias, atol=0.02)
+    alarms = 0
+    for _ in range(300):
+        mon.update(f0 * (1 + bias) + sig * rng.standard_normal(5))
+        alarms += mon.alarm is not None
+    assert alarms <= 3  # under 1 % of the updates
+    # 10 %: at 5 % storeys 1 and 4 explain these intervals almost alike (the bench's simulated
+    # building names storey 1 at 5 %; its tracker reads mode 1 lower than this chain)
+    fd = _building_hz(B_K * [0.9, 1, 1, 1, 1]) * (1 + bias)
+    for _ in range(10):
+        mon.update(fd + sig * rng.standard_normal(5))
+    assert mon.alarm is not None and mon.alarm.storeys == (1,)

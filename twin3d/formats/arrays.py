@@ -8,6 +8,8 @@ numeric vector or matrix as long as the time is a column (a matrix gives one per
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from twin3d.formats.errors import FormatError
@@ -126,12 +128,63 @@ def read_npz(path, fs: float | None = None) -> TimeSeries:
 
 def read_hdf5(path, fs: float | None = None, matlab: bool = False) -> TimeSeries:
     """Our HDF5 export (group `channels`), or named datasets at the root (MATLAB v7.3: stored
-    transposed, text as uint16)."""
-    import h5py
+    transposed, text as uint16).
+
+    The HDF5 C library can crash (SIGSEGV) or loop for ever on a damaged file (byte-flip fuzzing
+    found both), which no Python exception catches: the file is read in a child process, and a
+    child that dies or overruns its time is one line like any other bad file."""
+    import multiprocessing as mp
 
     src = str(path)
+    size_mb = Path(path).stat().st_size / 1e6 if Path(path).is_file() else 0.0
+    timeout = HDF5_TIMEOUT_S + size_mb / HDF5_MIN_MB_S
+    ctx = mp.get_context("spawn")  # never fork a threaded parent (the feed, Dask)
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_read_hdf5_child, args=(child, src, fs, matlab), daemon=True)
+    proc.start()
+    child.close()
     try:
-        f = h5py.File(path, "r")
+        if not parent.poll(timeout):
+            proc.kill()
+            raise FormatError(src, "format", f"damaged HDF5 (the HDF5 library did not finish "
+                                             f"reading it in {timeout:.0f} s)")
+        kind, *payload = parent.recv()
+    except EOFError:  # the child died without a word
+        proc.join(5.0)
+        raise FormatError(src, "format", f"damaged HDF5 (the HDF5 library crashed reading it, "
+                                         f"exit {proc.exitcode})") from None
+    finally:
+        parent.close()
+        proc.join(5.0)
+        if proc.is_alive():
+            proc.kill()
+    if kind == "error":
+        raise FormatError(*payload)
+    return payload[0]
+
+
+HDF5_TIMEOUT_S = 60.0  # a child reading an HDF5 file gets this long, plus the size at
+HDF5_MIN_MB_S = 5.0  # this rate, before it is taken as hung
+
+
+def _read_hdf5_child(conn, src: str, fs: float | None, matlab: bool) -> None:
+    """In the child: the read, its result or its FormatError's fields back through `conn`."""
+    try:
+        conn.send(("ok", _read_hdf5_here(src, fs, matlab)))
+    except FormatError as e:
+        conn.send(("error", e.source, e.field, e.problem))
+    except Exception as e:  # anything else the library raises on a damaged file
+        conn.send(("error", src, "format", f"damaged HDF5 ({type(e).__name__}: "
+                                           f"{str(e)[:120]})"))
+    finally:
+        conn.close()
+
+
+def _read_hdf5_here(src: str, fs: float | None, matlab: bool) -> TimeSeries:
+    import h5py
+
+    try:
+        f = h5py.File(src, "r")
     except OSError as e:
         raise FormatError(src, "format", f"not an HDF5 file ({e})") from None
     try:

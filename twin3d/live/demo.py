@@ -17,14 +17,17 @@ import numpy as np
 
 # (rig time s, caption, command): listen to the ambient shaking and calibrate the model from
 # it (and from the run-up), run up below mode 1, ask for a speed on mode 1 (the twin refuses
-# it with the predicted drift), settle just below, stop.
+# it with the predicted drift), settle just below, stop. ON_MODE_1 is the crank speed of mode 1
+# of the model the twin holds when the command goes (after the calibration: its model, not the
+# scene's).
 CALIBRATION_S = 20.0  # of data; the fit itself takes well under a second in the worker
+ON_MODE_1 = "mode 1"
 SCRIPT = (
     (0.0, "ambient shaking only: the twin tracks the modes", None),
     (0.5, f"the twin calibrates its model from {CALIBRATION_S:g} s of the rig's own data",
      ("calibrate", {"seconds": CALIBRATION_S})),
     (4.0, "operator: run up to 250 rpm, below mode 1", ("set_speed", {"rpm": 250.0})),
-    (16.0, "operator asks for 347 rpm, on mode 1", ("set_speed", {"rpm": 346.8})),
+    (16.0, "operator asks for the speed of mode 1", ("set_speed", {"rpm": ON_MODE_1})),
     (20.0, "operator: 320 rpm, just below mode 1", ("set_speed", {"rpm": 320.0})),
     (34.0, "operator: stop (ramp down)", ("stop", {})),
 )
@@ -35,8 +38,9 @@ class DemoOperator:
     """The scripted operator: each step's command once per loop, sent through the commander,
     until anyone else has used the commander (a person on the motor panel)."""
 
-    def __init__(self, commander, loop: bool = True, calibrate=None):
+    def __init__(self, commander, loop: bool = True, calibrate=None, model_hz=None):
         self.commander = commander
+        self.model_hz = model_hz  # () -> the model's frequencies now (ON_MODE_1)
         self.calibrate = calibrate  # feed.calibrate: the first loop's calibration step
         self.loop = loop
         self.done: set[tuple[int, int]] = set()  # (loop number, step index) already sent
@@ -65,8 +69,11 @@ class DemoOperator:
                         if n == 0 and self.calibrate is not None:
                             self.calibrate(**command[1])
                         continue
+                    verb, args = command
+                    if args.get("rpm") == ON_MODE_1:
+                        args = {**args, "rpm": round(60.0 * float(self.model_hz()[0]), 1)}
                     self.issued += 1
-                    self.last_result = self.commander.send(*command)
+                    self.last_result = self.commander.send(verb, args)
         return label
 
 
@@ -79,7 +86,8 @@ def make_demo_feed(scene, seed: int = 0, loop: bool = True, audit=None,
     feed = LiveFeed(f"sim?seed={seed}", scene, user="demo", audit=audit, start=False,
                     profile=profile)
     feed.script = DemoOperator(feed.commander, loop=loop,
-                               calibrate=feed.calibrate if calibrate else None)
+                               calibrate=feed.calibrate if calibrate else None,
+                               model_hz=lambda: feed.model_hz)
     feed.ingest.start()
     return feed
 

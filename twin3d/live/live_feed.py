@@ -147,12 +147,18 @@ class LiveFeed:
         self._fit = None
         self.tracked_hz, self.alarm = (), ""
         self.est = self.tracker = None
-        if self.col_table is not None and self.col_floors:
+        # the structure's measured input: the table's acceleration, else the scene's input
+        # sensor (a force: Scene.input_role)
+        self.col_input = self.col_table
+        if self.col_input is None and hasattr(self.scene, "input_role"):
+            self.col_input = col.get(self.scene.input_role())
+        if self.col_floors and (self.col_table is not None or self._force_floor() is not None
+                                and self.col_input is not None):
             from twin3d.physics.estimator import initial_state
 
             self.est = self._estimator(self.model)
             self.est_state = initial_state(self.est)
-            self.mode = "kalman"
+            self.mode = "kalman" if self.col_table is not None else "kalman (floor force)"
         elif self.col_table is not None:
             # no floor sensors: the model driven open loop by the measured table acceleration
             A, B = self.model.state_matrices()
@@ -162,11 +168,7 @@ class LiveFeed:
             self.mode = "open-loop"
         else:
             self.mode = "no table accelerometer"
-        # the tracker: from the structure's measured input (the table's acceleration, else the
-        # scene's input sensor, a force: Scene.input_role) to the floors
-        self.col_input = self.col_table
-        if self.col_input is None and hasattr(self.scene, "input_role"):
-            self.col_input = col.get(self.scene.input_role())
+        # the tracker: from the structure's measured input to the floors
         if self.col_input is not None and self.col_floors and min(self.model_hz) > 0:
             from twin3d.physics.frequency_tracking import FrequencyTracker, window_for
 
@@ -191,8 +193,22 @@ class LiveFeed:
 
         sensors = self.scene.data.sensors
         noise = np.mean([sensors[self.channels[j]].noise_rms or 0.003 for j in self.col_floors])
+        force = self._force_floor()
+        # a force input is measured: what drives the floors unmeasured (wind) is taken as an
+        # equivalent ground acceleration at the floor sensors' noise level
         return build_estimator(model, self.fs, measured_floors=self.floors,
-                               accel_noise_rms=max(float(noise), 1e-4))
+                               accel_noise_rms=max(float(noise), 1e-4),
+                               **({} if force is None else
+                                  {"force_floor": force,
+                                   "process_noise_rms": max(float(noise), 1e-4)}))
+
+    def _force_floor(self) -> int | None:
+        """The floor a measured force drives, for a scene without a table accelerometer
+        driven by a force at a floor on a fixed base (a free or sprung base is not filtered)."""
+        e = getattr(getattr(self.scene, "data", None), "excitation", None)
+        if self.col_table is not None or e is None or e.kind != "floor_force":
+            return None
+        return int(e.floor)
 
     # --- per block ----------------------------------------------------------------------------
 
@@ -234,6 +250,12 @@ class LiveFeed:
                 self._floor_disp = X[-1, :self.n].copy()
             xg, self.tb_zi = scipy.signal.lfilter(self.tb_b, self.tb_a, ag, zi=self.tb_zi)
             self._table_disp = float(xg[-1])
+        elif self.est is not None:  # a measured floor force on a fixed base
+            from twin3d.physics.estimator import estimate
+
+            u, _ = estimate(self.est, self.est_state, v[:, self.col_input], v[:, self.col_floors])
+            self._floor_disp = u[-1, :self.n].copy()
+            self.truth_watch.estimate(b.seq, self._floor_disp)
         if self.tracker is not None:
             due = self.tracker.append(v[:, self.col_input], v[:, self.col_floors])
             if due and self._fit is not None and self.every_update:
