@@ -30,11 +30,12 @@ def _generate_show(view):
     base_c = view.base_colours
     rows, inside = view.leg_rows, view.leg_storey >= 0
 
-    def show(q, theta=0.0, x_g=0.0, drift_ratio=None, damaged_storeys=()):
+    def show(q, theta=0.0, x_g=0.0, drift_ratio=None, damaged_storeys=(), magnification=1.0,
+             drift_limit_m=None):  # the default drift colouring, as RigView.show draws it
         v = base_v.copy()
         v[:, 0] += sway_displacement(view.j0, view.j1, view.w1, q).astype(np.float32)
         n = base_n.copy()
-        n[rows] = face_normals(v[rows])
+        n[rows] = -face_normals(v[rows])  # as RigView.show: Ursina's winding
         c = base_c.copy()
         if drift_ratio is not None:
             leg = c[rows]

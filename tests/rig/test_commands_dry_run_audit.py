@@ -68,7 +68,11 @@ def test_speed_refused_with_the_predicted_drift(scene):
     dr = dry_run(make_command("set_speed", {"rpm": 346.8}, user="a"), scene)
     assert not dr.ok and dr.check == "drift" and dr.limit == limit
     assert dr.value == pytest.approx(steady_drift_m(model, stroke, 346.8, storeys=3).max())
-    assert dr.value > limit and f"{1e3 * dr.value:.3f} mm" in dr.reason
+    assert dr.value > limit
+    # in plain words with both numbers, never the scene file's field name
+    assert dr.reason.startswith(f"steady drift {1e3 * dr.value:.3g} mm in storey 1 at 346.8 rpm "
+                                f"would exceed the {1e3 * limit:g} mm limit")
+    assert "limits." not in dr.reason and "_m" not in dr.reason
     ok = dry_run(make_command("set_speed", {"rpm": 200.0}, user="a"), scene)
     assert ok.ok and ok.value < limit
     # the rig's reported stroke counts: a tiny stroke makes the resonance safe
@@ -93,11 +97,19 @@ def test_gain_refused_with_the_critical_gain(scene):
     margin = dry_run(make_command("set_control", {"strategy": "dvf", "gain": 0.6 * g_crit},
                                   user="a"), scene)
     assert not margin.ok and margin.check == "stability" and "6 dB" in margin.reason
+    assert "would leave less than the 6 dB gain margin" in margin.reason
+    assert "would make the loop unstable" in dr.reason and f"{0.5 * g_crit:.4g}" in dr.reason
     ok = dry_run(make_command("set_control", {"strategy": "dvf", "gain": 0.5 * g_crit},
                               user="a"), scene)
     assert ok.ok and ok.detail["gain_margin_db"] == pytest.approx(6.02, abs=0.01)
     args = dry_run(make_command("set_speed", {"rpm": 5000.0}, user="a"), scene)
-    assert not args.ok and args.check == "args" and "1800" in args.reason
+    assert not args.ok and args.check == "args" and (args.value, args.limit) == (5000, 1800)
+    assert args.reason == "crank speed 5000 rpm is above the maximum 1800 rpm"
+    stroke = dry_run(make_command("set_stroke", {"stroke_m": 0.5}, user="a"), scene)
+    assert stroke.reason == "crank eccentricity 500 mm is above the maximum 1 mm"
+    # a malformed command (not an operator's number) keeps the protocol's line
+    bad = dry_run(make_command("set_control", {"strategy": "xx"}, user="a"), scene)
+    assert not bad.ok and bad.reason.startswith("args.strategy: not allowed")
 
 
 def test_audit_keeps_commands_acks_and_trips_across_restarts(scene, tmp_path):

@@ -100,7 +100,9 @@ def _script() -> dict:
     nb = column_view(mesh, "normal")[legs].copy()
     facts["bent_leg_normals_axis_aligned"] = float((np.abs(nb).max(1) > 0.999).mean())
     facts["bent_normals_unit"] = float(np.abs(np.linalg.norm(nb, axis=1) - 1).max())
-    facts["bent_normals_match_faces"] = float(np.abs(nb - face_normals(v[legs])).max())
+    # RigView winds triangles for Ursina's left-handed axes: normals are the negated
+    # right-handed face normals (rig_view.URSINA_WINDING)
+    facts["bent_normals_match_faces"] = float(np.abs(nb + face_normals(v[legs])).max())
     c = column_view(mesh, "color")[legs].copy()
     storey = view.leg_storey
     facts["red"] = DRIFT_COLOURS[-1].tolist()

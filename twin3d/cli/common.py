@@ -120,14 +120,114 @@ def scene_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--fullscreen", action="store_true")
     sp.add_argument("--kiosk", action="store_true",
                     help="full screen, self-running tour with captions, no mouse needed")
+    sp.add_argument("--display", type=number(0, 63, integer=True), metavar="N",
+                    help="onscreen: the window on screen N (0 first; with --kiosk or "
+                         "--fullscreen it covers that screen)")
+    sp.add_argument("--xr", action="store_true",
+                    help="the scene in an OpenXR headset (optional extra: pip install "
+                         "'twin3d[xr]', and an OpenXR runtime)")
+    stereo_options(sp)
+    layout_report_option(sp)
+    look_options(sp)
+
+
+def look_options(sp: argparse.ArgumentParser) -> None:
+    """--ghost and --colour: how the rig is drawn (view/materials.py LOOK)."""
+    sp.add_argument("--ghost", action="store_true",
+                    help="draw the undeformed structure faintly behind the moving one")
+    sp.add_argument("--colour", choices=("drift", "displacement"), default="drift",
+                    help="colour the legs by storey drift (default), or the whole frame by "
+                         "its sway relative to the base")
+
+
+def apply_look(args) -> None:
+    """Hand --ghost and --colour to the scene before it is built (no Ursina import here)."""
+    from twin3d.view.materials import LOOK
+
+    LOOK.ghost, LOOK.colour = args.ghost, args.colour
+
+
+def layout_report_option(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--layout-report", type=out_file, metavar="FILE.json",
+                    help="write every text element's box, pixel height and layout region for "
+                    "the last frame (needs a window: offscreen, or onscreen with --frames)")
+
+
+def stereo_options(sp: argparse.ArgumentParser) -> None:
+    """--stereo MODE and the screen geometry its eye separation comes from (view/stereo.py)."""
+    from twin3d.view.stereo import MODES, Viewing
+
+    sp.add_argument("--stereo", choices=MODES,
+                    help="3D output: side-by-side or top-bottom (3D TVs, projectors, "
+                         "powerwalls), anaglyph (red/cyan glasses)")
+    for flag, lo, hi, field, what in (
+            ("--screen-width", 0.1, 100.0, "screen_width_m", "width of the picture on the screen"),
+            ("--viewing-distance", 0.3, 100.0, "viewing_distance_m", "viewer to screen"),
+            ("--eye-separation", 0.04, 0.08, "eye_separation_m", "the viewer's eyes")):
+        sp.add_argument(flag, type=number(lo, hi), metavar="M",
+                        help=f"stereo: {what}, m (default {getattr(Viewing, field):g})")
+
+
+def stereo_setup(args, command: str):
+    """The StereoSetup the options ask for, or None; geometry without --stereo is refused."""
+    given = {k: getattr(args, k) for k in ("screen_width", "viewing_distance", "eye_separation")
+             if getattr(args, k, None) is not None}
+    if args.stereo is None:
+        if given:
+            flag = "--" + next(iter(given)).replace("_", "-")
+            raise UsageError(f"twin3d {command}: {flag} sets up stereo output: give --stereo "
+                             f"MODE too")
+        return None
+    from twin3d.view.stereo import StereoSetup, Viewing
+
+    return StereoSetup(args.stereo, Viewing(**{f"{k}_m": v for k, v in given.items()}))
+
+
+def screen_output(args, command: str) -> dict:
+    """run_scene's stereo, xr and display arguments from the checked options."""
+    return {"stereo": stereo_setup(args, command), "xr": args.xr, "display": args.display}
 
 
 def check_scene_options(args, command: str) -> str:
     window = resolve_window(args.window)
-    if window == "none" and (args.screenshot or args.kiosk):
-        raise UsageError(f"twin3d {command}: --screenshot/--kiosk need a window (got --window "
-                         f"{args.window} on a machine without a display; use --window offscreen)")
+    if window == "none" and (args.screenshot or args.kiosk or args.layout_report):
+        raise UsageError(f"twin3d {command}: --screenshot/--kiosk/--layout-report need a window "
+                         f"(got --window {args.window} on a machine without a display; use "
+                         "--window offscreen)")
+    if args.layout_report and window == "onscreen" and args.frames is None:
+        raise UsageError(f"twin3d {command}: --layout-report onscreen needs --frames N (the "
+                         "report is of the last frame)")
+    _check_screen_output(args, command, window)
     return window
+
+
+def _check_screen_output(args, command: str, window: str) -> None:
+    """--xr, --display and --stereo: each refused in one line where it cannot work."""
+    if args.xr:
+        from twin3d.view.xr import refusal
+
+        if args.stereo:
+            raise UsageError(f"twin3d {command}: --xr and --stereo: a headset is stereo "
+                             f"already; give one of them")
+        problem = refusal()
+        if problem:
+            raise UsageError(f"twin3d {command}: {problem}")
+        if window != "onscreen":
+            raise UsageError(f"twin3d {command}: --xr needs --window onscreen (got {window})")
+    if args.display is not None:
+        if window != "onscreen":
+            raise UsageError(f"twin3d {command}: --display N picks the screen of an onscreen "
+                             f"window (got --window {window})")
+        from twin3d.view import screens
+
+        try:
+            screens.pick(args.display, screens.monitors())
+        except ValueError as e:
+            raise UsageError(f"twin3d {command}: --display: {e}") from None
+    if args.stereo and window == "none":
+        raise UsageError(f"twin3d {command}: --stereo needs a window (got --window "
+                         f"{args.window} on a machine without a display; use --window offscreen)")
+    stereo_setup(args, command)
 
 
 def window_size(text: str) -> tuple[int, int]:

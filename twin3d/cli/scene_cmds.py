@@ -8,13 +8,17 @@ from pathlib import Path
 
 import numpy as np
 
-from twin3d.cli.common import (Parser, UsageError, check_scene_options, emit, number, out_file,
-                               profile_option, scene_options, window_size)
+from twin3d.cli.common import (Parser, UsageError, apply_look, check_scene_options, emit,
+                               layout_report_option, look_options, number, out_file,
+                               profile_option,
+                               scene_options, screen_output, stereo_options, stereo_setup,
+                               window_size)
 from twin3d.cli.history_cmds import attach_history, say_stderr, store_option
 
 
 def cmd_demo(args) -> int:
     window = check_scene_options(args, "demo")
+    apply_look(args)
     _need_rig(args.scene, "twin3d demo", "the demo runs the simulated rig")
     if window == "none":
         from twin3d.live.demo import run_demo
@@ -46,7 +50,8 @@ def cmd_demo(args) -> int:
     try:
         summary = run_scene(scene, feed, window, args.size, args.frames, args.screenshot,
                             args.kiosk, args.fullscreen,
-                            say=(lambda s: None) if args.json else print)
+                            say=(lambda s: None) if args.json else print,
+                            layout_report=args.layout_report, **screen_output(args, "demo"))
     finally:
         close = getattr(feed, "close", None)
         if close:
@@ -58,6 +63,7 @@ def cmd_demo(args) -> int:
 
 def cmd_run(args) -> int:
     window = check_scene_options(args, "run")
+    apply_look(args)
     if window == "none":
         raise UsageError("twin3d run: the scene needs a window (allowed: --window onscreen | "
                          "offscreen); `twin3d monitor` runs ingest without one")
@@ -82,7 +88,8 @@ def cmd_run(args) -> int:
     try:
         summary = run_scene(scene, feed, window, args.size, args.frames, args.screenshot,
                             args.kiosk, args.fullscreen,
-                            say=(lambda s: None) if args.json else print)
+                            say=(lambda s: None) if args.json else print,
+                            layout_report=args.layout_report, **screen_output(args, "run"))
     finally:
         feed.close()
         if audit is not None:
@@ -102,14 +109,19 @@ def cmd_render(args) -> int:
                          f"1..{n_modes})")
     if args.gif and args.mode is None:
         raise UsageError("twin3d render: --gif animates a mode: give --mode K")
+    if args.gif and args.layout_report:
+        raise UsageError("twin3d render: --layout-report is for a still (drop --gif)")
+    stereo = stereo_setup(args, "render")
+    apply_look(args)
     if args.gif:
         from twin3d.view.render import render_gif
 
-        out = render_gif(scene, args.out, args.mode, size=args.size)
+        out = render_gif(scene, args.out, args.mode, size=args.size, stereo=stereo)
     else:
         from twin3d.view.render import render
 
-        out = render(scene, args.out, mode=args.mode, size=args.size)
+        out = render(scene, args.out, mode=args.mode, size=args.size, stereo=stereo,
+                     layout_report=args.layout_report)
     if args.json:
         emit({"out": str(out), "mode": args.mode, "size": list(args.size), "gif": args.gif})
     else:
@@ -264,6 +276,9 @@ def register(add) -> None:
     r.add_argument("--mode", type=int, help="draw mode K's shape (1-based)")
     r.add_argument("--gif", action="store_true", help="one animated cycle of --mode K (GIF)")
     r.add_argument("--size", type=window_size, default=(1920, 1080), help="WxH pixels")
+    stereo_options(r)
+    layout_report_option(r)
+    look_options(r)
     sc = add("scene", None, "scene files: `scene new` writes a structure-only scene",
              computes=False)
     verbs = sc.add_subparsers(dest="verb", parser_class=Parser, required=True)

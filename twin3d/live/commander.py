@@ -12,6 +12,10 @@ them from the frame loop, not a thread, is deliberate: when the operator's scree
 closes, the heartbeats stop and the rig's watchdog ramps the motor down, which is what the
 watchdog is for. A viewer who never commands never heartbeats. The logic is the command
 channel's, shared with `twin3d cmd`; this class is its frame-driven face.
+
+Every command, refusal, ack, timeout and failed send also goes into `log`
+(`twin3d.live.alarm_log.CommandLog`), which the operator view shows; `lease()` says who holds
+the rig's lease and how this twin's heartbeats go.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from __future__ import annotations
 import getpass
 import time
 
+from twin3d.live.alarm_log import CommandLog, lease_status
+from twin3d.live.alarm_log import describe_command as _describe
 from twin3d.live.command_channel import (ACK_MARGIN_S, HEARTBEAT_EVERY_S,  # noqa: F401
                                          ChannelCounters, CommandChannel, CommandWire, Pending,
                                          wire_for)
@@ -42,6 +48,10 @@ class Commander:
         self.channel = CommandChannel(wire if wire is not None else wire_for(source), scene,
                                       self.user, audit)
         self.notice: tuple[bool, str] = (True, "")
+        self.log = CommandLog()
+        self.channel.listeners.append(self.log.record)
+        self.last_heartbeat: float | None = None  # on self.clock
+        self.heartbeat_gap: float | None = None  # between the last two, s
         source.ack_listeners.append(self._on_ack)
 
     def use_scene(self, scene) -> None:
@@ -91,21 +101,42 @@ class Commander:
     def send(self, op: str, args: dict | None = None) -> tuple[bool, str]:
         cmd = make_command(op, args, user=self.user)
         state = self.source.rig_state if isinstance(self.source.rig_state, dict) else {}
-        r = self.channel.send(cmd, self.clock(), stroke_m=state.get("stroke_m"),
-                              after_s=cmd.ttl_s + ACK_MARGIN_S)
+        r = self._beating(lambda now: self.channel.send(
+            cmd, now, stroke_m=state.get("stroke_m"), after_s=cmd.ttl_s + ACK_MARGIN_S))
         if r.status == "refused":
             return self._say(False, f"refused by the twin: {r.refusal['reason']}")
         if r.status == "not_sent":
-            return self._say(False, f"not sent: no connection to the rig "
-                                    f"({r.reason or 'link down'})")
+            why = f"no connection to the rig ({r.reason or 'link down'})"
+            self.log.record("not_sent", {"id": cmd.id, "op": op, "args": cmd.args,
+                                         "reason": why})
+            return self._say(False, f"not sent: {why}")
         return self._say(True, f"{_describe(op, cmd.args)}: sent, waiting for the rig")
 
     def tick(self, now: float | None = None) -> None:
         """From the frame loop: heartbeats while operating, and timeouts of silent commands."""
-        for p in self.channel.tick(self.clock() if now is None else now):
+        for p in self._beating(self.channel.tick, now):
             self._say(False, f"{_describe(p.cmd.op, p.cmd.args)}: no answer from the rig "
                              f"within {p.after_s:g} s (rig lost, or no operator rights on the "
                              "broker?)")
+
+    def _beating(self, call, now: float | None = None):
+        """`call(now)`, noting the time when it sent a heartbeat."""
+        now = self.clock() if now is None else now
+        before = self.counters.heartbeats
+        out = call(now)
+        if self.counters.heartbeats > before:
+            if self.last_heartbeat is not None:
+                self.heartbeat_gap = now - self.last_heartbeat
+            self.last_heartbeat = now
+        return out
+
+    def lease(self, now: float | None = None) -> tuple[str, bool]:
+        """(one line, ok): the rig's lease holder and this twin's heartbeats."""
+        now = self.clock() if now is None else now
+        age = None if self.last_heartbeat is None else now - self.last_heartbeat
+        return lease_status(self.source.rig_state, self.user, self.operator, age,
+                            self.heartbeat_gap, HEARTBEAT_EVERY_S,
+                            self.scene.data.limits.heartbeat_timeout_s)
 
     def _on_ack(self, ack: dict) -> None:
         p = self.channel.on_ack(ack)
@@ -123,12 +154,6 @@ class Commander:
     def _say(self, ok: bool, text: str) -> tuple[bool, str]:
         self.notice = (ok, text)
         return ok, text
-
-
-def _describe(op: str, args: dict) -> str:
-    if op == "set_speed":
-        return f"speed {args.get('rpm', 0):.0f} rpm"
-    return op.replace("_", " ")
 
 
 def _login() -> str:

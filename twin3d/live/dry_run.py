@@ -8,8 +8,10 @@
   (`physics.control.dvf_critical_gain`, from the closed-loop eigenvalues, not Cristallo's
   margin).
 
-A refusal carries the number that refused it (`value`, `limit`) and a one-line reason. The
-physics lives in physics/; this module only compares.
+A refusal carries the number that refused it (`value`, `limit`) and a one-line reason in plain
+words with both numbers and their units ("steady drift 3.3 mm in storey 1 at 346.8 rpm would
+exceed the 3 mm limit"), never a field name: the operator reads it on the panel and in the
+command log. The physics lives in physics/; this module only compares.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from twin3d.protocol.commands import (DVF_GAIN_MARGIN, Command, CommandError, check_args,
-                                      limit_values)
+from twin3d.protocol.commands import (DVF_GAIN_MARGIN, OPS, Command, CommandError, arg_range,
+                                      check_args, limit_values)
 from twin3d.scenefile.records import Scene
 
 
@@ -45,7 +47,7 @@ def dry_run(cmd: Command, scene: Scene, stroke_m: float | None = None,
     try:
         args = check_args(cmd.op, cmd.args, lims, cmd.id)
     except CommandError as e:
-        return DryRun(False, cmd.op, str(e), "args")
+        return _args_refusal(cmd.op, e, lims)
     if cmd.op == "set_speed":
         return _speed(cmd, scene, args, stroke_m, profile)
     if cmd.op == "set_control" and args["strategy"] == "dvf":
@@ -70,9 +72,9 @@ def _speed(cmd, scene, args, stroke_m, profile) -> DryRun:
               "bands_crossed_rpm": bands}
     if drift[worst] > limit:
         return DryRun(False, cmd.op,
-                      f"predicted steady-state drift {1e3 * drift[worst]:.3f} mm in storey "
-                      f"{worst + 1} at {rpm:g} rpm (stroke {1e3 * stroke:g} mm) exceeds "
-                      f"limits.drift_limit_m {1e3 * limit:g} mm",
+                      f"steady drift {_apart(1e3 * drift[worst], 1e3 * limit)} mm in storey "
+                      f"{worst + 1} at {rpm:g} rpm would exceed the {1e3 * limit:g} mm limit "
+                      f"(stroke {1e3 * stroke:g} mm)",
                       "drift", float(drift[worst]), limit, detail)
     return DryRun(True, cmd.op, value=float(drift[worst]), limit=limit, detail=detail)
 
@@ -91,9 +93,39 @@ def _control(cmd, scene, args, profile) -> DryRun:
               if gain > 0 and np.isfinite(g_crit) else None}
     bound = DVF_GAIN_MARGIN * g_crit  # the rig applies the same margin to its own structure
     if gain > bound:
+        margin_db = -20 * np.log10(DVF_GAIN_MARGIN)
+        effect = "make the loop unstable" if gain >= g_crit else \
+            f"leave less than the {margin_db:.0f} dB gain margin"
         return DryRun(False, cmd.op,
-                      f"DVF gain {gain:g} A/(m/s) on floor {floor} is above {bound:.4g} A/(m/s), "
-                      f"{DVF_GAIN_MARGIN:g} x the twin's critical gain {g_crit:.4g} A/(m/s) "
-                      f"(closed-loop eigenvalues; a {-20 * np.log10(DVF_GAIN_MARGIN):.0f} dB "
-                      "gain margin)", "stability", gain, bound, detail)
+                      f"DVF gain {gain:g} A/(m/s) on floor {floor} would {effect}: the most "
+                      f"allowed is {bound:.4g} A/(m/s), {DVF_GAIN_MARGIN:g} x the twin's "
+                      f"critical gain {g_crit:.4g} A/(m/s) ({margin_db:.0f} dB margin)",
+                      "stability", gain, bound, detail)
     return DryRun(True, cmd.op, value=gain, limit=bound, detail=detail)
+
+
+def _args_refusal(op: str, e: CommandError, lims: dict) -> DryRun:
+    """An argument out of its range, said with the number and the bound it crossed ("crank
+    speed 5000 rpm is above the 1800 rpm maximum"); other argument errors (a malformed command,
+    not an operator's choice) keep the protocol's own line."""
+    name = e.key.removeprefix("args.")
+    if e.problem != "out of range" or name not in OPS.get(op, {}):
+        return DryRun(False, op, str(e), "args")
+    a = OPS[op][name]
+    lo, hi = arg_range(op, name, lims)
+    what = (a.doc or name).split(" (")[0]
+    over = hi is not None and e.got > hi
+    bound = hi if over else lo
+    k, unit = (1e3, " mm") if a.unit == "m" else (1, f" {a.unit}" if a.unit else "")  # a stroke
+    side = "above the maximum" if over else "below the minimum"
+    return DryRun(False, op, f"{what} {k * e.got:g}{unit} is {side} {k * bound:g}{unit}",
+                  "args", float(e.got), float(bound))
+
+
+def _apart(value: float, limit: float) -> str:
+    """`value` with 3 significant digits, or more where 3 would print it as the limit."""
+    for digits in range(3, 8):
+        text = f"{value:.{digits}g}"
+        if float(text) != float(f"{limit:.{digits}g}"):
+            return text
+    return text

@@ -24,12 +24,16 @@ import trimesh
 from twin3d.scenefile.records import Geometry
 
 # Part colours (RGBA 0-255): brushed aluminium frame, darker clamps, steel table, motor black.
+# (how metallic and rough each kind is: view/materials.py)
 COLOURS = {
     "floor": (196, 202, 210, 255), "leg": (170, 176, 186, 255), "clamp": (120, 126, 136, 255),
     "foot": (150, 156, 166, 255), "table": (150, 158, 172, 255), "base": (96, 102, 114, 255),
-    "stator": (30, 32, 36, 255), "rotor": (200, 120, 40, 255), "shaft": (210, 210, 215, 255),
-    "crank": (180, 60, 50, 255), "rod": (220, 180, 60, 255),
+    "stator": (64, 70, 84, 255), "rotor": (200, 120, 40, 255), "shaft": (210, 210, 215, 255),
+    "crank": (180, 60, 50, 255), "rod": (220, 180, 60, 255), "rail": (185, 190, 198, 255),
+    "carriage": (70, 110, 160, 255),
 }
+# Bumped when the generated parts change shape: the cached GLB of a geometry is then rebuilt
+MESH_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -112,27 +116,88 @@ def _l_angle(leg: float, t: float, depth: float, outward: int) -> trimesh.Trimes
     return trimesh.util.concatenate([flat, up])
 
 
+def _cylinder_z(r: float, length: float, centre, sections: int = 48) -> trimesh.Trimesh:
+    """A cylinder along z (the motor's shaft axis) centred at `centre`."""
+    rot = trimesh.transformations.rotation_matrix(np.pi / 2, (1, 0, 0))
+    cyl = trimesh.creation.cylinder(radius=r, height=length, sections=sections, transform=rot)
+    cyl.apply_translation(centre)
+    return cyl
+
+
+def _motor(mx: float, my: float, base_top: float) -> trimesh.Trimesh:
+    """The BLDC motor's fixed parts as one mesh: a finned can with an end cap, a square front
+    flange and a foot bracket down to the base plate."""
+    r, z0, z1 = 0.0435 / 2 + 0.012, -0.085, -0.035  # can radius, rear and front faces
+    pieces = [_cylinder_z(r, z1 - z0, (mx, my, (z0 + z1) / 2)),
+              _cylinder_z(r - 0.005, 0.006, (mx, my, z0 - 0.003))]  # end cap
+    for z in np.linspace(z0 + 0.008, z1 - 0.012, 6):  # cooling fins
+        pieces.append(_cylinder_z(r + 0.0035, 0.0025, (mx, my, z)))
+    side = 2 * r + 0.012
+    pieces.append(_box((side, side, 0.006), (mx, my, z1 - 0.003)))  # front flange
+    foot = my - side / 2 - base_top  # from the flange's lower edge down to the base plate
+    if foot > 0:
+        pieces.append(_box((side, foot, 0.006), (mx, base_top + foot / 2, z1 - 0.003)))
+    pieces.append(_box((side, 0.005, 0.05), (mx, base_top + 0.0025, z1 - 0.025)))
+    return trimesh.util.concatenate(pieces)
+
+
+def _bolted(disc: trimesh.Trimesh, mx: float, my: float, z: float, r: float,
+            n: int = 3) -> trimesh.Trimesh:
+    """A disc with n bolt heads at radius r on its front face (z): its turning reads at a
+    glance; symmetric, so its centroid stays on the shaft (the pivot it spins about)."""
+    bolts = [_cylinder_z(0.0032, 0.003, (mx + r * np.cos(a), my + r * np.sin(a), z), 12)
+             for a in 2 * np.pi * np.arange(n) / n]
+    return trimesh.util.concatenate([disc, *bolts])
+
+
 def exciter_parts(g: Geometry) -> list[Part]:
-    """Slip table, base, BLDC motor (stator, rotor, shaft), crank disc and yoke rod."""
+    """Slip table on two linear rails (carriages under its sides), base, BLDC motor (finned
+    can on a flange and foot; rotor hub, shaft), crank disc with its pin, and the rod ending in
+    a scotch yoke round the pin."""
     tx, th, tz = g.table_size_m[1], g.table_size_m[2], g.table_size_m[0]
+    base_top = -th
     parts = [Part("table", "table", _box((tx, th, tz), (0, -th / 2, 0)), "table"),
              Part("base", "base", _box((tx * 1.9, 0.03, tz * 1.25), (tx * 0.3, -th - 0.015, 0)),
                   "fixed")]
+    # linear rails on the base beside the table, carriages on them bolted to its sides
+    rail_w, rail_h = 0.012, 0.011
+    for k, sz in enumerate((-1, 1), 1):
+        zc = sz * (tz / 2 + rail_w / 2 + 0.004)
+        parts.append(Part(f"rail_{k}", "rail", _box((tx * 1.45, rail_h, rail_w),
+                                                    (0, base_top + rail_h / 2, zc)), "fixed"))
+        for j, cx in enumerate((-0.3 * tx, 0.3 * tx), 1):
+            block = _box((0.045, 0.012, rail_w + 0.012), (cx, base_top + rail_h + 0.001, zc))
+            tab = _box((0.035, 0.004, 0.01), (cx, -0.002, sz * (tz / 2 + 0.003)))
+            parts.append(Part(f"carriage_{k}{j}", "carriage",
+                              trimesh.util.concatenate([block, tab]), "table"))
     # motor beside the table along the sway axis, shaft along z
     mx, my = tx / 2 + 0.16, 0.02
-    rot = trimesh.transformations.rotation_matrix(np.pi / 2, (1, 0, 0))
-    for name, kind, r, length, z in (("stator", "stator", 0.0435 / 2 + 0.012, 0.05, -0.06),
-                                     ("rotor", "rotor", 0.0435 / 2, 0.012, -0.028),
-                                     ("shaft", "shaft", 0.004, 0.07, -0.01)):
-        cyl = trimesh.creation.cylinder(radius=r, height=length, sections=48, transform=rot)
-        cyl.apply_translation((mx, my, z))
-        parts.append(Part(name, kind, cyl, "fixed" if kind == "stator" else "rotor"))
-    disc = trimesh.creation.cylinder(radius=0.03, height=0.01, sections=48, transform=rot)
-    disc.apply_translation((mx, my, 0.02))
-    parts.append(Part("crank", "crank", disc, "rotor"))
-    rod = _box((mx - tx / 2, 0.008, 0.008), ((mx + tx / 2) / 2, my, 0.02))
-    parts.append(Part("rod", "rod", rod, "table"))
+    parts.append(Part("stator", "stator", _motor(mx, my, base_top), "fixed"))
+    hub = _cylinder_z(0.0435 / 2, 0.012, (mx, my, -0.028))
+    parts.append(Part("rotor", "rotor", _bolted(hub, mx, my, -0.0215, 0.013), "rotor"))
+    parts.append(Part("shaft", "shaft", _cylinder_z(0.004, 0.07, (mx, my, -0.01)), "rotor"))
+    # crank disc on the shaft's end, its pin reaching forward through the yoke's slot
+    pin_r = 0.018  # drawn eccentricity (the true one, crank.stroke_m, is a fraction of a mm)
+    disc = _bolted(_cylinder_z(0.03, 0.01, (mx, my, 0.02)), mx, my, 0.0265, 0.02, 4)
+    pin = _cylinder_z(0.004, 0.022, (mx + pin_r, my, 0.034), 16)
+    parts.append(Part("crank", "crank", trimesh.util.concatenate([disc, pin]), "rotor"))
+    parts.append(Part("rod", "rod", _yoke_rod(tx / 2, mx, my, pin_r, 0.036), "table"))
     return parts
+
+
+def _yoke_rod(x0: float, mx: float, my: float, pin_r: float, z: float) -> trimesh.Trimesh:
+    """A rod from the table's edge (x0) to a scotch yoke: a frame round the crank pin whose
+    slot lets the pin ride up and down while it pushes the table along the sway."""
+    bar, depth = 0.006, 0.008
+    inner_h, inner_w = 2 * pin_r + 0.012, 0.03  # the pin's full travel, and sway play
+    outer_h, outer_w = inner_h + 2 * bar, inner_w + 2 * bar
+    left = mx - outer_w / 2
+    pieces = [_box((left - x0, 0.008, depth), ((x0 + left) / 2, my, z)),
+              _box((outer_w, bar, depth), (mx, my + (inner_h + bar) / 2, z)),
+              _box((outer_w, bar, depth), (mx, my - (inner_h + bar) / 2, z))]
+    for sx in (-1, 1):
+        pieces.append(_box((bar, inner_h, depth), (mx + sx * (inner_w + bar) / 2, my, z)))
+    return trimesh.util.concatenate(pieces)
 
 
 def rig_parts(g: Geometry) -> list[Part]:
@@ -146,8 +211,9 @@ def frame_parts(g: Geometry) -> list[Part]:
 
 
 _ROLES = {"floor": "structure", "leg": "structure", "clamp": "structure", "foot": "table",
-          "table": "table", "rod": "table", "base": "fixed", "stator": "fixed",
-          "rotor": "rotor", "shaft": "rotor", "crank": "rotor"}
+          "table": "table", "rod": "table", "carriage": "table", "base": "fixed",
+          "rail": "fixed", "stator": "fixed", "rotor": "rotor", "shaft": "rotor",
+          "crank": "rotor"}
 STRUCTURE_KINDS = ("floor", "leg", "clamp")
 
 
@@ -186,8 +252,9 @@ def generated_parts(g: Geometry, folder: Path | None = None, rig: bool = True) -
     return parts
 
 
-_ORDER = {k: i for i, k in enumerate(("floor", "leg", "clamp", "foot", "table", "base", "stator",
-                                      "rotor", "shaft", "crank", "rod"))}
+_ORDER = {k: i for i, k in enumerate(("floor", "leg", "clamp", "foot", "table", "carriage",
+                                      "base", "rail", "stator", "rotor", "shaft", "crank",
+                                      "rod"))}
 
 
 def user_mesh(spec_, scene_dir: Path) -> trimesh.Trimesh:
@@ -240,8 +307,10 @@ def generated_glb(g: Geometry, folder: Path, rig: bool = True) -> Path:
 
 
 def geometry_key(g: Geometry) -> str:
-    """Short hash of the geometry: generated meshes are rebuilt when it changes."""
-    return hashlib.sha1(json.dumps(asdict(g), sort_keys=True).encode()).hexdigest()[:12]
+    """Short hash of the geometry and MESH_VERSION: generated meshes are rebuilt when either
+    changes."""
+    key = {**asdict(g), "mesh_version": MESH_VERSION}
+    return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def export_glb(parts: list[Part], path: Path) -> Path:

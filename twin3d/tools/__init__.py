@@ -50,7 +50,7 @@ class Plot:
     ylabel: str = ""
     logx: bool = False
     logy: bool = False  # plot 20 log10|y| in dB when the ylabel says dB, else log axis
-    kind: str = "line"  # line | bars (histograms)
+    kind: str = "line"  # line | bars (histograms) | nyquist (x + jy curve, -1 marked)
 
 
 @dataclass

@@ -31,8 +31,11 @@ class TwinApp:
         from twin3d.scenefile.meshes import scene_parts
         from twin3d.view.orbit_camera import OrbitCamera
         from twin3d.view.hud import Hud
-        from twin3d.view.magnifier import Magnifier
+        from twin3d.view.magnifier import MotionScale
         from twin3d.view.rig_view import LabFloor, RigView, ScaleBar
+        from twin3d.view import layout
+
+        layout.set_view(kiosk)  # before any 2D widget asks for its region
 
         g = scene.data.geometry
         self.scene, self.feed, self.window = scene, feed, window
@@ -54,13 +57,16 @@ class TwinApp:
                                   "iso", auto_orbit_deg_s=4.0 if auto_orbit else 0.0)
         self.drift_limit = scene.data.limits.drift_limit_m
         self.hud = Hud(self.drift_limit, f"twin3d  |  {scene.data.description}", kiosk=kiosk,
-                       input_line=None if scene.has_rig else _input_line(scene))
-        self.magnifier = Magnifier(target_m=0.1 * self.height)
+                       input_line=None if scene.has_rig else _input_line(scene),
+                       operator=panels)
+        self.magnifier = MotionScale(target_m=0.1 * self.height)
         self.caption = caption
         self.subtitle = ""
         self.plots = self._make_plots(speed_plot=not panels) if plots else None
         self.trend = self._make_trend() if plots else None
         self.panels = self._make_panels() if panels else None
+        # the operator's alarm banner and command log (the kiosk has no one to acknowledge)
+        self.alarm_banner, self.command_log = self._make_hmi() if panels else (None, None)
         self.frames = 0
         self._fps, self._last_wall = 0.0, None
         self.state = None
@@ -71,23 +77,37 @@ class TwinApp:
     def _make_plots(self, speed_plot: bool):
         from twin3d.view.live_plots import LivePlots
 
+        from twin3d.view import layout
+
         # with the motor panel open the speed is on the panel; its plot makes room
-        return LivePlots(self.scene, speed_plot=speed_plot and self.scene.has_rig)
+        plots = LivePlots(self.scene, speed_plot=speed_plot and self.scene.has_rig)
+        for p in (plots.acc, plots.psd, plots.rpm):
+            layout.register(p, "plots")
+        return plots
 
     def _make_trend(self):
         from twin3d.view.trend_plot import TrendPlot
 
-        return TrendPlot()  # hidden until the feed's state carries a trend (--store)
+        from twin3d.view import layout
+
+        # hidden until the feed's state carries a trend (--store)
+        r = layout.region("trend")
+        return layout.register(TrendPlot(position=(r.x, r.top), size=(r.w, r.h)), "trend")
 
     def _make_panels(self):
         from twin3d.view.panel_dock import PanelDock
 
         return PanelDock(self.scene, self.feed)
 
+    def _make_hmi(self):
+        from twin3d.view.alarm_banner import AlarmBanner
+        from twin3d.view.command_log_view import CommandLogView
+
+        return AlarmBanner(), CommandLogView()
+
     def set_feed(self, feed, caption: str | None = None, subtitle: str = "") -> None:
         self.feed, self.caption, self.subtitle = feed, caption, subtitle
-        self.magnifier.peak_m = 0.0
-        self.magnifier.factor = self.magnifier.hi
+        self.magnifier.reset()
         if self.plots is not None:
             self.plots.reset()
         if self.panels is not None:
@@ -106,25 +126,31 @@ class TwinApp:
         state = self.feed.step(time.dt)
         self.state = state
         u = np.asarray(state.floor_disp_m, dtype=float)
-        absolute = np.concatenate(([state.table_disp_m], state.table_disp_m + u))
-        mag = self.magnifier.update(absolute, time.dt)
-        q = mag * absolute
+        q = self.magnifier.update(state.table_disp_m, u, time.dt)  # drawn, magnified
+        mag = self.magnifier.factor
         drift = np.abs(storey_drift(u))
         self.view.show(q, state.motor_angle_rad, q[0], drift / self.drift_limit,
-                       damaged_storeys=tuple(r["storey"] for r in state.localisation))
+                       damaged_storeys=tuple(r["storey"] for r in state.localisation),
+                       magnification=mag, drift_limit_m=self.drift_limit)
         caption = self.caption or getattr(self.feed, "label", "") or state.source
         if state.source.startswith("model") and np.any(u):
-            caption = f"{caption}, displacement x{mag:g}"
+            caption = f"{caption}, displacement {self.magnifier.label}"
         if self.mesh_problems and not state.alarm:
             state = replace(state, alarm="mesh file not usable: see the log")
         sub = getattr(self.feed, "label", "") if self.caption else \
             getattr(self.feed, "sublabel", "")  # a live feed: the command path's latest word
         self.hud.update(state, self._fps, mag, caption, sub, wall)
-        self.hud._set(self.hud.subtitle, self.subtitle)
+        self.hud.set_subtitle(self.subtitle)
+        if self.alarm_banner is not None:
+            commander = getattr(self.feed, "commander", None)
+            self.alarm_banner.update_alarms(state, commander)
+            self.command_log.update_log(commander, wall)
         if self.plots is not None:
             self.plots.update(state)
         if self.trend is not None:
             self.trend.show(state)
+            if self.panels is not None and self.panels.menu.panel is not None:
+                self.trend.enabled = False  # an open tool panel takes the centre
         self.frames += 1
 
     def step(self, n: int = 1) -> None:
@@ -163,14 +189,25 @@ def _input_line(scene: Scene) -> str:
 
 def run_scene(scene: Scene, feed, window: str, size: tuple[int, int], frames: int | None,
               screenshot: Path | None, kiosk: bool = False, fullscreen: bool = False,
-              say=print) -> dict:
-    """Open the scene on `feed`; offscreen, run `frames` frames and write the screenshot."""
+              say=print, layout_report: Path | None = None, stereo=None, xr: bool = False,
+              display: int | None = None) -> dict:
+    """Open the scene on `feed`; offscreen, run `frames` frames and write the screenshot and
+    the layout report (every text's box, for the last frame)."""
+    engine.start(window, size, fullscreen or kiosk, display=display)  # on screen N
     app = TwinApp(scene, feed, window, size, fullscreen=fullscreen or kiosk,
                   panels=not kiosk, auto_orbit=kiosk, kiosk=kiosk)
     if kiosk:
         from twin3d.view.kiosk import tour
 
         app.start_tour(tour(scene))
+    if stereo is not None:  # a StereoSetup (view/stereo.py); xr: view/xr.py
+        from twin3d.view.stereo import attach
+
+        attach(app, stereo)
+    if xr:
+        from twin3d.view import xr as headset
+
+        headset.start(app)
     if window == "onscreen" and frames is None:
         app.run()  # until the window is closed
     n = frames if frames is not None else 300
@@ -182,4 +219,9 @@ def run_scene(scene: Scene, feed, window: str, size: tuple[int, int], frames: in
     if screenshot is not None:
         out["screenshot"] = str(app.screenshot(screenshot))
         say(f"wrote {screenshot}")
+    if layout_report is not None:
+        from twin3d.view import layout
+
+        out["layout_report"] = str(layout.write_report(layout_report))
+        say(f"wrote {layout_report}")
     return out

@@ -24,8 +24,9 @@ class CalibrationPanel(Entity):
         self._bar_w = w - 2 * pad
         W.box(self, (pad, -0.058), (self._bar_w, 0.01), W.FIELD, z=-0.005)
         self._fill = W.box(self, (pad, -0.058), (1e-4, 0.01), W.ACCENT, z=-0.01)
+        lines = max(1, int((h - 0.072 - pad / 2) / (W.TEXT_S * W.Text.size)))
         self._line = W.label("", self, (pad, -0.072), W.TEXT_S, W.MUTED,
-                             wrap=W.wrap_chars(w - 2 * pad, W.TEXT_S))
+                             wrap_width=w - 2 * pad, max_lines=lines)
         self._seen = None
 
     def press(self) -> None:
@@ -43,6 +44,6 @@ class CalibrationPanel(Entity):
         self._fill.scale_x = max((progress or 0.0) * self._bar_w, 1e-4)
         self._line.text = words
         refused = cal is not None and cal.state == "refused"
-        self._line.color = W.ERROR if refused else (W.OK if cal is not None and
+        self._line.color = W.WARN if refused else (W.OK if cal is not None and
                                                     cal.state == "done" else W.MUTED)
         self.button.disabled = progress is not None

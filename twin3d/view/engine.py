@@ -14,12 +14,14 @@ from pathlib import Path
 from twin3d import paths
 
 ASSETS = paths.ASSETS
+BACKGROUND = (0.07, 0.08, 0.10, 1)  # the window's clear colour (the shaded floor fades to it)
 _app = None
 
 
 def start(window: str = "offscreen", size: tuple[int, int] = (1280, 720),
-          fullscreen: bool = False):
-    """The Ursina app (a per-process singleton), configured for `window`."""
+          fullscreen: bool = False, display: int | None = None):
+    """The Ursina app (a per-process singleton), configured for `window` (onscreen: on
+    screen number `display`, view/screens.py)."""
     global _app
     if _app is not None:
         return _app
@@ -45,7 +47,11 @@ def start(window: str = "offscreen", size: tuple[int, int] = (1280, 720),
         win.update_aspect_ratio()
         if hasattr(win, "editor_ui") and win.editor_ui:
             win.editor_ui.enabled = False
-        win.color = (0.07, 0.08, 0.10, 1)
+        win.color = BACKGROUND
+    if window == "onscreen" and display is not None:
+        from twin3d.view import screens
+
+        screens.place(win, screens.pick(display, win.monitors), fullscreen, size)
     from panda3d.core import ClockObject
 
     clock = ClockObject.getGlobalClock()

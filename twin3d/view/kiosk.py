@@ -37,7 +37,7 @@ def mode_steps(scene: Scene, seconds: float = 9.0) -> list[Step]:
         slow = nice_number(f / 0.6)  # about 0.6 cycles per second on screen
         what = SHAPES.get(k, "a higher mode of the frame")
         steps.append(Step(seconds, None,
-                          f"Mode {k} at {f:.1f} Hz: {what}. Slowed down {slow:g} times.",
+                          f"Mode {k} at {f:.1f} Hz: {what}. Slowed {slow:g} times.",
                           lambda k=k, slow=slow: ModeFeed(scene, k, slow=slow), "front"))
     return steps
 
@@ -67,9 +67,10 @@ def run_up_step(scene: Scene, seconds: float = 30.0) -> Step:
         duty = DUTY_RAMP[0] + DUTY_RAMP[1] * max(0.0, t - SHOW[1][0])
         return command_at(t, duty)
 
+    f1 = float(modal_analysis(scene.model()).frequencies_hz[0])
     return Step(seconds, "motor run-up through the first resonance",
-                "The motor voltage rises slowly. Near 5.9 Hz the crank lingers: the shaking "
-                "frame takes the motor's power (Sommerfeld effect). Watch the speed plot.",
+                f"The motor speeds up slowly. Near {f1:.1f} Hz the crank lingers: the shaking "
+                "frame takes the motor's power (Sommerfeld effect). See the speed plot.",
                 lambda: SimFeed(scene, script=script), "iso")
 
 
@@ -91,8 +92,9 @@ def earthquake_step(scene: Scene, seconds: float = 22.0, pga_m_s2: float = 0.35,
         feed.label = f"earthquake on the table (synthetic, peak {pga_m_s2:g} m/s^2)"
         return feed
 
-    return Step(seconds, None, "A synthetic earthquake drives the table. Colours show each "
-                "storey's drift against the rig's 3 mm safety limit.", make, "iso")
+    limit_mm = 1000 * scene.data.limits.drift_limit_m
+    return Step(seconds, None, "A synthetic earthquake shakes the table. Colours show each "
+                f"storey's drift against the {limit_mm:g} mm safety limit.", make, "iso")
 
 
 def tour(scene: Scene) -> list[Step]:

@@ -65,30 +65,34 @@ class MotorPanel(Entity):
         self._status = W.label("", self, (w - pad, -0.018), W.TEXT_M, W.TEXT, origin=(0.5, 0.5))
         # slider: track + fill + knob; click or drag on the track, the command goes on release
         self._track_x, self._track_w = pad + 0.07, w - 2 * pad - 0.14
-        y_tr = -0.1
-        self._track = W.button("", self, (self._track_x, y_tr), (self._track_w, 0.04),
+        y_tr = -0.058
+        self._track = W.button("", self, (self._track_x, y_tr), (self._track_w, 0.038),
                                colour=W.FIELD)
         self._track.on_click = self._grab
-        self._fill = W.box(self, (self._track_x, y_tr - 0.012), (self._track_w, 0.016),
+        self._fill = W.box(self, (self._track_x, y_tr - 0.011), (self._track_w, 0.016),
                            W.ACCENT, z=-0.015)
-        self._knob = W.box(self, (self._track_x, y_tr + 0.006), (0.014, 0.052), W.TEXT,
+        self._knob = W.box(self, (self._track_x, y_tr + 0.006), (0.014, 0.05), W.TEXT,
                            z=-0.02)
-        W.button("\u2212", self, (pad, y_tr), (0.055, 0.04),
+        W.button("\u2212", self, (pad, y_tr), (0.055, 0.038),
                  on_click=lambda: self.set_speed(self.target_rpm - self.step_rpm))
-        W.button("+", self, (w - pad - 0.055, y_tr), (0.055, 0.04),
+        W.button("+", self, (w - pad - 0.055, y_tr), (0.055, 0.038),
                  on_click=lambda: self.set_speed(self.target_rpm + self.step_rpm))
-        self._speed = W.label("", self, (w / 2, -0.155), W.TEXT_M, W.TEXT, origin=(0, 0.5))
+        self._speed = W.label("", self, (w / 2, -0.1), W.TEXT_M, W.TEXT, origin=(0, 0.5))
         bw = (w - 3 * pad) / 2
-        self.stop_button = W.button("Stop", self, (pad, -0.2), (bw * 0.55, 0.065),
+        y_b = -0.135
+        self.stop_button = W.button("Stop", self, (pad, y_b), (bw * 0.55, 0.058),
                                     on_click=self.press_stop)
-        self.reset_button = W.button("Reset", self, (pad + bw * 0.55 + pad / 2, -0.2),
-                                     (bw * 0.45 - pad / 2, 0.065), on_click=self.press_reset,
+        self.reset_button = W.button("Reset", self, (pad + bw * 0.55 + pad / 2, y_b),
+                                     (bw * 0.45 - pad / 2, 0.058), on_click=self.press_reset,
                                      colour=W.FIELD)
-        self.estop_button = W.button("E-STOP", self, (2 * pad + bw, -0.19), (bw, 0.085),
+        self.estop_button = W.button("E-STOP", self, (2 * pad + bw, y_b + 0.006), (bw, 0.07),
                                      on_click=self.press_estop, colour=W.ESTOP,
-                                     text_scale=W.TEXT_L * 1.2)
-        self._message = W.label("", self, (pad, -0.3), W.TEXT_S, W.MUTED,
-                                wrap=W.wrap_chars(w - 2 * pad, W.TEXT_S))
+                                     text_scale=W.TEXT_L)
+        # the last answer (a refusal with its reason) in the room left at the bottom
+        y_msg = y_b - 0.075
+        lines = max(1, int((h + y_msg - pad / 2) / (W.TEXT_S * W.Text.size)))
+        self._message = W.label("", self, (pad, y_msg), W.TEXT_S, W.MUTED,
+                                wrap_width=w - 2 * pad, max_lines=lines)
         # latched at once by E-STOP (whatever the sink answers) or by the rig's own status
         self.latch = Latch("e-stop latched: press Reset first")
         self.target_rpm = 0.0
@@ -107,8 +111,9 @@ class MotorPanel(Entity):
         self.last_ok, self.last_message = ok, message
         if not ok:
             self.refusal = message
-        self._message.text = message if ok else f"refused: {message}"
-        self._message.color = W.MUTED if ok else W.ERROR
+        said = message if ok or message.startswith("refused") else f"refused: {message}"
+        self._message.text = said
+        self._message.color = W.MUTED if ok else W.WARN  # refused: safe, but not done
 
     def set_speed(self, rpm: float) -> bool:
         """Ask the sink for a crank speed (clamped to the allowed range); True when accepted."""

@@ -4,24 +4,36 @@ and the motor panel at the bottom right when the feed takes commands."""
 
 from __future__ import annotations
 
+from twin3d.view import layout
 from twin3d.view.motor_panel import MotorPanel
 from twin3d.view.tool_panel import ToolMenu
 
 
 class PanelDock:
+    """Each panel in its layout region: the menu and calibration in `tools`, an open tool
+    panel in `panel`, the motor panel in `motor`."""
+
     def __init__(self, scene, feed):
-        self.menu = ToolMenu(scene, position=(-0.87, 0.38), size=(0.3, 0.0),
-                             panel_position=(-0.55, 0.38), panel_size=(1.0, 0.8))
+        tools, panel = layout.region("tools"), layout.region("panel")
+        self.menu = layout.register(
+            ToolMenu(scene, position=(tools.x, tools.top), size=(tools.w, 0.0),
+                     panel_position=(panel.x, panel.top), panel_size=(panel.w, panel.h),
+                     on_open=lambda p: layout.register(p, "panel")), "tools")
         self.motor = None
         self.calibration = None
         if hasattr(feed, "calibrate"):
             from twin3d.view.calibration_panel import CalibrationPanel
 
-            self.calibration = CalibrationPanel(feed)
+            top = tools.top - self.menu.height - layout.GAP  # under the menu, to the bottom
+            self.calibration = layout.register(
+                CalibrationPanel(feed, position=(tools.x, top), size=(tools.w, top - tools.bottom)),
+                "tools")
         sink = motor_sink(feed)
         if sink is not None:
-            self.motor = MotorPanel(sink, scene.data.limits, position=(0.45, -0.215),
-                                    size=(0.42, 0.25))
+            motor = layout.region("motor")
+            self.motor = layout.register(
+                MotorPanel(sink, scene.data.limits, position=(motor.x, motor.top),
+                           size=(motor.w, motor.h)), "motor")
 
     def set_feed(self, feed) -> None:
         if self.calibration is not None and hasattr(feed, "calibrate"):

@@ -40,21 +40,30 @@ def module_quads(modules: np.ndarray, size: float) -> tuple[list, list]:
 
 
 class QrBadge:
-    """The code on a white card at `position` (its top-left corner, UI units), and the URL under
-    it; `size` is the card's width."""
+    """The code on a white card at the top-left of layout region `badge` (or at `position`,
+    UI units, `size` wide), and the URL under it, wrapped to the card's width."""
 
-    def __init__(self, url: str, position=(-0.86, -0.02), size: float = 0.22):
-        from ursina import Entity, Mesh, Text, camera, color
+    def __init__(self, url: str, position=None, size: float | None = None):
+        from ursina import Entity, Mesh, camera, color
+
+        from twin3d.view import layout
+        from twin3d.view import widgets as W
 
         self.url = url
         self.modules = qr_modules(url)
+        caption_h = 3 * W.TEXT_S * W.Text.size + 0.012  # the caption's three lines at most
+        width = size
+        if position is None:
+            r = layout.region("badge")
+            position, size, width = (r.x, r.top), min(r.w, r.h - caption_h), r.w
         self.position, self.size = position, size
         x0, y0 = position
-        self.card = Entity(parent=camera.ui, model="quad", origin=(-0.5, 0.5),
+        self.root = layout.register(Entity(parent=camera.ui), "badge")
+        self.card = Entity(parent=self.root, model="quad", origin=(-0.5, 0.5),
                            position=(x0, y0, 0.4), scale=(size, size), color=color.white)
         verts, tris = module_quads(self.modules, size)
-        self.code = Entity(parent=camera.ui, position=(x0, y0, 0.3), color=color.black,
+        self.code = Entity(parent=self.root, position=(x0, y0, 0.3), color=color.black,
                            model=Mesh(vertices=verts, triangles=tris, mode="triangle"))
-        self.caption = Text(f"live on your phone:\n{url}", parent=camera.ui,
-                            position=(x0, y0 - size - 0.012), scale=0.8,
-                            color=color.rgba(0.92, 0.94, 0.98, 1))
+        self.caption = W.label(f"live on your phone:\n{url}", self.root,
+                               (x0, y0 - size - 0.012), W.TEXT_S, W.TEXT,
+                               wrap_width=width, max_lines=3)

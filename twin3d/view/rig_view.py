@@ -1,6 +1,10 @@
 """The rig drawn in the scene: one mesh per motion group, vertices, normals and colours
 written straight into panda3d's vertex buffers every frame (no Mesh.generate() per frame).
 
+Two shadings (view/materials.py LOOK, set before the rig is built): "pbr" (default: metal
+materials, soft shadows, view/lighting.py) and "classic" (Ursina's lit_with_shadows_shader, the
+look before issue 14, kept as the bench's baseline).
+
 The structure's legs bend (clamped-guided Hermite shape between floors, see meshes.py); their
 flat-shading normals are recomputed each frame so the light follows the bend, and their colour
 shows each storey's true inter-storey drift against the rig's drift limit.
@@ -14,26 +18,34 @@ from ursina.shaders import lit_with_shadows_shader
 
 from twin3d.scenefile.meshes import COLOURS, Part, floor_heights, sway_displacement, sway_weights
 from twin3d.scenefile.records import Geometry
-from twin3d.view.colours import drift_colours
-from twin3d.view.vertex_buffers import column_view, face_normals
+from twin3d.view.colours import displacement_colours, drift_colours
+from twin3d.view.materials import LOOK, material_uv
+from twin3d.view.vertex_buffers import (column_view, crease_normals, face_normals,
+                                          feature_edges)
 
 _GROUPS = ("structure", "table", "rotor", "fixed")
+URSINA_WINDING = [0, 2, 1]  # corner order of a trimesh triangle as drawn (see _flat_arrays)
 
 
 def _flat_arrays(parts: list[Part]):
-    """Unshared vertices (crisp edges), face normals, per-vertex colours, and the vertex range
-    of each part, for a list of parts."""
-    vs, ns, cs, ranges, start = [], [], [], {}, 0
+    """Unshared vertices (crisp edges), normals (smooth within 40 degrees: crease_normals),
+    per-vertex colours, material (texture coordinates, materials.material_uv) and the vertex
+    range of each part, for a list of parts."""
+    vs, ns, cs, uvs, ranges, start = [], [], [], [], {}, 0
     for p in parts:
         m = p.mesh
-        vs.append(m.vertices[m.faces].reshape(-1, 3))
-        ns.append(np.repeat(m.face_normals, 3, axis=0))
+        # Ursina's axes (x right, y up, z forward) are left-handed: trimesh's outward
+        # (anticlockwise) triangles must be wound the other way, or panda culls the outside
+        # and draws the inside (seen as slab walls above the slab, the rotor through the can)
+        vs.append(m.vertices[m.faces[:, URSINA_WINDING]].reshape(-1, 3))
+        ns.append(crease_normals(m)[:, URSINA_WINDING].reshape(-1, 3))
         rgba = np.array(COLOURS[p.kind], dtype=float) / 255.0
         cs.append(np.tile(rgba, (len(m.faces) * 3, 1)))
+        uvs.append(np.tile(material_uv(p.kind), (len(m.faces) * 3, 1)))
         ranges[p.name] = (start, start + 3 * len(m.faces))
         start += 3 * len(m.faces)
     return (np.vstack(vs).astype(np.float32), np.vstack(ns).astype(np.float32),
-            np.vstack(cs).astype(np.float32), ranges)
+            np.vstack(cs).astype(np.float32), np.vstack(uvs).astype(np.float32), ranges)
 
 
 DAMAGE_RGBA = np.array([0.85, 0.1, 0.85, 1.0], dtype=np.float32)  # a storey localised as changed
@@ -45,23 +57,24 @@ class RigView:
     def __init__(self, parts: list[Part], geometry: Geometry, labels: bool = True,
                  size_scale: float = 1.0):
         self.geometry = geometry
+        self.look = LOOK.shading
         self.size_scale = size_scale  # labels grow with a structure larger than the lab's
         self.entities: dict[str, Entity] = {}
+        self.root = Entity()  # the rig's groups: all that the sun's shadow camera draws
         self.base_vertices: dict[str, np.ndarray] = {}
         kinds = {p.name: p.kind for p in parts}
         for group in _GROUPS:
             members = [p for p in parts if p.moves_with == group]
             if not members:
                 continue
-            v, n, c, ranges = _flat_arrays(members)
+            v, n, c, uv, ranges = _flat_arrays(members)
             mesh = Mesh(vertices=v.ravel(), triangles=np.arange(len(v), dtype=np.uint32),
-                        normals=n.ravel(), colors=c.ravel(), static=False)
-            # The base plate and motor stator do not take the shadow shader: the shadow map,
-            # fitted to the moving rig, left the wide base in its own shadow (near black).
-            e = Entity(model=mesh, color=color.white,
-                       shader=None if group == "fixed" else lit_with_shadows_shader)
-            # Ursina's default shadow colour is blue; neutral shadows keep aluminium grey
-            e.set_shader_input("shadow_color", color.rgba(0.0, 0.0, 0.0, 0.35))
+                        normals=n.ravel(), colors=c.ravel(), uvs=uv.ravel(), static=False)
+            e = Entity(parent=self.root, model=mesh, color=color.white,
+                       shader=self._shader(group))
+            if self.look == "classic":
+                # Ursina's default shadow colour is blue; neutral shadows keep aluminium grey
+                e.set_shader_input("shadow_color", color.rgba(0.0, 0.0, 0.0, 0.35))
             self.entities[group] = e
             self.base_vertices[group] = v
             if group == "structure":
@@ -85,12 +98,65 @@ class RigView:
         inside = self.leg_storey >= 0
         self.colour_rows, self.colour_storey = leg_rows[inside], storey[leg_rows][inside]
         self._work = v.copy()
+        self.colour_by = LOOK.colour
+        self.ghost = self._make_ghost([p for p in parts if p.moves_with == "structure"]) \
+            if LOOK.ghost else None
         self.floor_labels: list[Text] = []
         if labels:
             self._make_labels()
-        self.sun = DirectionalLight(shadows=True, shadow_map_resolution=(1024, 1024))
-        self.sun.look_at(Vec3(0.5, -1.6, 1.1))
-        self.sun.update_bounds(self.entities["structure"])
+        self._light()
+
+    def _make_ghost(self, parts: list[Part]):
+        """The structure at rest as faint lines along its edges (see-through, drawn behind
+        coincident faces): the sway reads against it."""
+        from panda3d.core import (Geom, GeomLines, GeomNode, GeomVertexData, GeomVertexFormat,
+                                  TransparencyAttrib)
+
+        segments = np.vstack([feature_edges(p.mesh) for p in parts]).astype(np.float32)
+        vdata = GeomVertexData("ghost", GeomVertexFormat.get_v3(), Geom.UH_static)
+        vdata.unclean_set_num_rows(len(segments) * 2)
+        memoryview(vdata.modify_array(0)).cast("B").cast("f")[:] = segments.ravel()
+        lines = GeomLines(Geom.UH_static)
+        lines.add_next_vertices(len(segments) * 2)
+        geom = Geom(vdata)
+        geom.add_primitive(lines)
+        node = GeomNode("ghost")
+        node.add_geom(geom)
+        ghost = scene.attach_new_node(node)
+        ghost.set_color(0.62, 0.82, 1.0, 0.55)
+        ghost.set_transparency(TransparencyAttrib.M_alpha)
+        ghost.set_render_mode_thickness(1.5)
+        ghost.set_shader_off(10)
+        ghost.set_light_off(10)
+        ghost.set_depth_write(False)
+        ghost.set_depth_offset(-2)  # where it lies on the frame at rest, the frame wins
+        return ghost
+
+    def _shader(self, group: str):
+        if self.look == "pbr":
+            from twin3d.view.lighting import pbr_shader
+
+            return pbr_shader
+        # classic: the base plate and motor stator do not take the shadow shader: the shadow
+        # map, fitted to the moving rig, left the wide base in its own shadow (near black)
+        return None if group == "fixed" else lit_with_shadows_shader
+
+    def _light(self) -> None:
+        if self.look == "classic":
+            self.sun = DirectionalLight(shadows=True, shadow_map_resolution=(1024, 1024))
+            self.sun.look_at(Vec3(0.5, -1.6, 1.1))
+            self.sun.update_bounds(self.entities["structure"])
+            AmbientLight(color=color.rgba(0.52, 0.53, 0.56, 1.0))
+            return
+        from twin3d.view.lighting import Sun
+
+        # from above and from the default camera's left: the faces it sees are lit, the
+        # shadows fall back and to the right where they are seen
+        self.sun = Sun(Vec3(0.45, -1.0, 0.35), casters=self.root)
+        texel = self.sun.fit(list(self.entities.values()))
+        for e in self.entities.values():
+            e.set_shader_input("normal_offset", 1.5 * texel)
+        # fixed-function extras (labels are unlit; the scale bar's caps) still want ambient
         AmbientLight(color=color.rgba(0.52, 0.53, 0.56, 1.0))
 
     def _make_labels(self) -> None:
@@ -106,11 +172,14 @@ class RigView:
             self.floor_labels.append(t)
 
     def show(self, q: np.ndarray, theta: float = 0.0, x_g: float = 0.0,
-             drift_ratio: np.ndarray | None = None, damaged_storeys=()) -> None:
+             drift_ratio: np.ndarray | None = None, damaged_storeys=(),
+             magnification: float = 1.0, drift_limit_m: float | None = None) -> None:
         """q = [x_g, x_1..x_N]: absolute sway displacements as drawn (m, magnified);
         theta: rotor angle (rad); drift_ratio: each storey's |drift| / drift limit (true);
         damaged_storeys: 1-based storeys the localisation names (TwinState.localisation),
-        whose legs are drawn in DAMAGE_RGBA."""
+        whose legs are drawn in DAMAGE_RGBA. With LOOK.colour "displacement" (and
+        drift_limit_m given) the whole structure is coloured by its true sway relative to the
+        base (drawn / magnification) against N storeys x the drift limit."""
         v = self._work
         v[:] = self.base_vertices["structure"]
         v[:, 0] += sway_displacement(self.j0, self.j1, self.w1, q).astype(np.float32)
@@ -118,8 +187,12 @@ class RigView:
         mesh = self.entities["structure"].model
         column_view(mesh, "vertex")[:] = v
         rows = self.bend_rows
-        column_view(mesh, "normal")[rows] = face_normals(v[rows])
-        if drift_ratio is not None:  # one colour per storey, spread to its leg vertices
+        column_view(mesh, "normal")[rows] = -face_normals(v[rows])  # URSINA_WINDING
+        if self.colour_by == "displacement" and drift_limit_m:
+            reference = magnification * len(q[1:]) * drift_limit_m
+            moved = v[:, 0] - self.base_vertices["structure"][:, 0] - q[0]
+            column_view(mesh, "color")[:] = displacement_colours(moved / reference)
+        elif drift_ratio is not None:  # one colour per storey, spread to its leg vertices
             per_storey = drift_colours(np.asarray(drift_ratio)).astype(np.float32)
             column_view(mesh, "color")[self.colour_rows] = per_storey[self.colour_storey]
         for st in damaged_storeys:
@@ -144,14 +217,24 @@ class LabFloor:
     def __init__(self, y: float, size: float = 4.0, cell: float = 0.1):
         from ursina import Grid
 
-        # vertex colours: the lit shader ignores an entity colour on Ursina's plane model
+        # vertex colours: the lit shader ignores an entity colour on Ursina's plane model;
+        # wound to face up in Ursina's left-handed axes (the other way it was culled, unseen)
         half = size / 2
-        rgba = (0.16, 0.17, 0.19, 1.0)
+        pbr = LOOK.shading == "pbr"
+        rgba = (0.20, 0.21, 0.23, 1.0) if pbr else (0.16, 0.17, 0.19, 1.0)
         quad = Mesh(vertices=[(-half, 0, -half), (half, 0, -half), (half, 0, half), (-half, 0, half)],
-                    triangles=[(0, 2, 1), (0, 3, 2)], normals=[(0, 1, 0)] * 4, colors=[rgba] * 4)
-        Entity(model=quad, y=y - 0.001)
-        Entity(model=Grid(int(size / cell), int(size / cell)), rotation_x=90, scale=size, y=y,
-               color=color.rgba(0.3, 0.33, 0.38, 0.35))
+                    triangles=[(0, 1, 2), (0, 2, 3)], normals=[(0, 1, 0)] * 4, colors=[rgba] * 4,
+                    uvs=[material_uv("lab_floor")] * 4)
+        if pbr:  # lit, takes the rig's shadows, fades into the background around the rig
+            from twin3d.view.lighting import pbr_shader
+
+            self.floor = Entity(model=quad, y=y - 0.001, shader=pbr_shader)
+            self.floor.set_shader_input("fade_range", (0.12 * size, 0.4 * size))
+        else:
+            self.floor = Entity(model=quad, y=y - 0.001)
+        grid = 0.8 * size if pbr else size  # the shaded floor has faded out beyond this
+        self.grid = Entity(model=Grid(int(grid / cell), int(grid / cell)), rotation_x=90,
+                           scale=grid, y=y, color=color.rgba(0.3, 0.33, 0.38, 0.2 if pbr else 0.35))
 
 
 class ScaleBar:
@@ -160,8 +243,10 @@ class ScaleBar:
     def __init__(self, length_m: float, position: Vec3, size_scale: float = 1.0):
         k = size_scale  # thickness and text grow with a structure larger than the lab's
         w = 0.004 * k
+        # a sign, not a part of the rig: lit only in the classic look
         self.bar = Entity(model="cube", scale=(length_m, w, w), position=position,
-                          color=color.rgb(0.92, 0.92, 0.95), shader=lit_with_shadows_shader)
+                          color=color.rgb(0.92, 0.92, 0.95),
+                          shader=lit_with_shadows_shader if LOOK.shading == "classic" else None)
         for end in (-0.5, 0.5):
             Entity(parent=self.bar, model="cube", x=end, scale=(w / length_m, 4, 1),
                    color=color.rgb(0.92, 0.92, 0.95))
@@ -169,3 +254,5 @@ class ScaleBar:
         self.text = Text(f"{size} (true size)", parent=scene, scale=0.45 * k,
                          billboard=True, origin=(0, -0.6), position=position + Vec3(0, 0.012 * k, 0),
                          color=color.rgba(0.9, 0.9, 0.95, 1))
+        self.text.setLightOff()  # a sign, like the floor labels: full brightness
+

@@ -27,6 +27,10 @@ from twin3d.scenefile.schema import SchemaError, allowed_text
 from twin3d.view import widgets as W
 from twin3d.view.plot_drawing import plot_from_spec
 
+SUMMARY = W.TEXT_S  # result lines' text scale: the most words per line that still read
+PLOT_MIN_H = 0.15  # a result plot gets at least this much height; the lines get the rest
+SUMMARY_LINE = SUMMARY * W.Text.size  # their line height
+
 
 def literal(value: Any) -> str:
     """A value as the TOML literal a text field shows (and twin3d.tools.parse_value reads)."""
@@ -82,13 +86,13 @@ class ToolPanel(Entity):
     scene in its worker."""
 
     def __init__(self, tool, scene=None, position=(-0.66, 0.44), size=(1.32, 0.88),
-                 parent=None, on_close=None, max_summary_lines: int = 8, max_plots: int = 2):
+                 parent=None, on_close=None, max_summary_lines: int = 24, max_plots: int = 2):
         super().__init__(parent=parent if parent is not None else camera.ui,
                          position=(position[0], position[1], 0))
         self.tool, self.scene, self.size = tool, scene, (float(size[0]), float(size[1]))
         self.max_summary_lines, self.max_plots = max_summary_lines, max_plots
         w, h = self.size
-        self.left_w = min(0.62, 0.46 * w)
+        self.left_w = min(0.62, 0.40 * w)
         pad = 0.02
         W.box(self, (0, 0), self.size, W.PANEL, z=0.02)
         W.box(self, (self.left_w, -pad), (0.002, h - 2 * pad), W.PANEL_EDGE, z=0.015)
@@ -111,26 +115,34 @@ class ToolPanel(Entity):
         self._page_text = W.label("", self, (self.left_w / 2, y_nav - 0.022), W.TEXT_S, W.MUTED,
                                   origin=(0, 0))
         self._prev = W.button("\u25c2 prev", self, (pad, y_nav), (0.12, 0.042),
-                              on_click=lambda: self.show_page(self.page - 1), text_scale=0.8)
+                              on_click=lambda: self.show_page(self.page - 1), text_scale=W.TEXT_S)
         self._next = W.button("next \u25b8", self, (self.left_w - pad - 0.12, y_nav),
                               (0.12, 0.042), on_click=lambda: self.show_page(self.page + 1),
-                              text_scale=0.8)
+                              text_scale=W.TEXT_S)
         # run, progress, error, doc hint
         y_run = bottom + 0.205
         self.run_button = W.button("Run", self, (pad, y_run), (0.16, 0.055),
                                    on_click=self.press_run, colour=W.OK.tint(-0.45))
         self.progress = W.ProgressBar(self, (pad + 0.18, y_run - 0.012),
                                       (self.left_w - 0.22 - pad, 0.016))
-        self._progress_text = W.label("", self, (pad + 0.18, y_run - 0.033), W.TEXT_S, W.MUTED)
+        self._progress_text = W.label("", self, (pad + 0.18, y_run - 0.03), W.TEXT_S, W.MUTED,
+                                      wrap_width=self.left_w - 0.18 - 2 * pad, max_lines=2)
+        line_h = W.TEXT_S * W.Text.size
         self._error = W.label("", self, (pad, y_run - 0.075), W.TEXT_S, W.ERROR,
-                              wrap=W.wrap_chars(self.left_w - 2 * pad, W.TEXT_S))
-        self._hint = W.label("", self, (pad, bottom + 0.05), W.TEXT_S, W.MUTED,
-                             wrap=W.wrap_chars(self.left_w - 2 * pad, W.TEXT_S))
+                              wrap_width=self.left_w - 2 * pad, max_lines=3)
+        # the focused input's doc, in the room left under the error lines
+        hint_top = y_run - 0.075 - 3 * line_h - 0.008
+        self._hint = W.label("", self, (pad, hint_top), W.TEXT_S, W.MUTED,
+                             wrap_width=self.left_w - 2 * pad,
+                             max_lines=max(1, int((hint_top - bottom) / line_h)))
         # results
         self._res_x = self.left_w + pad
         W.label("result", self, (self._res_x, -0.012), W.TEXT_L, W.TEXT)
-        self._summary = W.label("press Run", self, (self._res_x, -0.065), W.TEXT_M * 0.9,
-                                W.TEXT)
+        self._summary = W.label("press Run", self, (self._res_x, -0.065), SUMMARY, W.TEXT,
+                                wrap_width=w - self._res_x - pad)
+        self._summary_lines: list[str] = []
+        self.lines_shown = max_summary_lines
+        self.scroll = 0  # the first result line shown (scroll wheel over the results)
         self._plots: list = []
         # state
         self.busy = False
@@ -160,10 +172,9 @@ class ToolPanel(Entity):
             W.label(f.name, row, (pad, 0), W.TEXT_M * 0.85, W.TEXT)
             unit = meta.get("unit") or ""
             rng = allowed_text(meta) or (unit if unit else "")
-            room = W.wrap_chars(ctl_x - 2 * pad, W.TEXT_S * 0.9)
-            if len(rng) > room:  # long choice lists: the control shows the options anyway
-                rng = rng[: room - 1] + "\u2026"
-            W.label(rng, row, (pad, -0.032), W.TEXT_S * 0.9, W.MUTED)
+            # two lines under the name: long choice lists wrap instead of losing their end
+            W.label(rng, row, (pad, -0.03), W.TEXT_S, W.MUTED, wrap_width=ctl_x - 2 * pad,
+                    max_lines=2)
             size = (ctl_w, 0.046)
             choices = meta.get("choices")
             if fd.name == "profile" and self.scene is not None:
@@ -214,8 +225,17 @@ class ToolPanel(Entity):
             self._set_error("")
 
     def input(self, key):
-        if key in ("scroll down", "scroll up") and self.enabled and self.n_pages > 1:
-            self.show_page(self.page + (1 if key == "scroll down" else -1))
+        if key not in ("scroll down", "scroll up") or not self.enabled:
+            return
+        step = 1 if key == "scroll down" else -1
+        from ursina import mouse
+
+        over_results = mouse.position is not None and \
+            mouse.position[0] > self.getPos(camera.ui)[0] + self._res_x
+        if over_results:
+            self.scroll_results(step)
+        elif self.n_pages > 1:
+            self.show_page(self.page + step)
 
     def set_input(self, name: str, text) -> None:
         """Set a field as a user would: text for text fields; 'on'/'off'/'true'/'false' for
@@ -314,6 +334,9 @@ class ToolPanel(Entity):
         if outcome[0] == "refused":  # the would-be result shown, the refusal in red above it
             self._apply(("ok",) + tuple(outcome[1:3]))
             self._set_error(f"refused: {outcome[3]}")
+            self._progress_text.text = "refused"
+            self._progress_text.color = W.WARN
+            self._summary.color = W.WARN
             return
         self.busy, self._worker = False, None
         W.set_button_text(self.run_button, "Run")
@@ -327,7 +350,10 @@ class ToolPanel(Entity):
             self.scene = scene  # keep the scene the tool loaded: the next run reuses it
         self.result = result
         self.progress.value = 1.0
-        self._progress_text.text = f"done in {time.perf_counter() - self._t0:.1f} s"
+        ok = verdict_ok(result)
+        self._progress_text.text = f"done in {time.perf_counter() - self._t0:.1f} s" + \
+            ("" if ok else ": UNSTABLE")
+        self._progress_text.color = W.MUTED if ok else W.WARN
         self.show_result(result)
 
     def show_result(self, result) -> None:
@@ -335,13 +361,11 @@ class ToolPanel(Entity):
             lines = T.summary_lines(self.tool, result)
         except Exception as e:  # a tool's summary bug must not take the scene down
             lines = [f"(summary failed: {e})"]
-        if len(lines) > self.max_summary_lines:
-            keep = self.max_summary_lines - 1
-            lines = lines[:keep] + [f"\u2026 {len(lines) - keep} more"]
         self.summary_text = "\n".join(lines)
-        width = W.wrap_chars(self.size[0] - self._res_x - 0.02, W.TEXT_M * 0.9)
-        shown = [s if len(s) <= width else s[: width - 1] + "\u2026" for s in lines]
-        self._summary.text = "\n".join(shown) or "(no summary)"
+        self._summary_lines = W.wrap_measured(self.summary_text or "(no summary)",
+                                              self._summary.wrap_width,
+                                              self._summary.measure).split("\n")
+        self._summary.color = W.TEXT if verdict_ok(result) else W.WARN
         for p in self._plots:
             destroy(p)
         self._plots = []
@@ -350,10 +374,16 @@ class ToolPanel(Entity):
         except Exception as e:
             self._set_error(f"plots failed: {e}")
             specs = []
+        w, h = self.size
+        # the lines take what the plots leave them; more scroll (the panel's own height and
+        # max_summary_lines cap them too)
+        room = h - 0.085 - len(specs) * (PLOT_MIN_H + 0.01)
+        self.lines_shown = max(3, min(self.max_summary_lines, int(room / SUMMARY_LINE)))
+        self.scroll = 0
+        self.scroll_results(0)
         if not specs:
             return
-        w, h = self.size
-        top = -0.075 - 0.032 * max(len(lines), 1) - 0.02
+        top = -0.065 - SUMMARY_LINE * self._shown_lines() - 0.02
         avail = h + top - 0.02
         ph = avail / len(specs) - 0.01
         for i, spec in enumerate(specs):
@@ -361,6 +391,29 @@ class ToolPanel(Entity):
             self._plots.append(plot_from_spec(spec, parent=self, position=pos,
                                               size=(w - self._res_x - 0.02, ph)))
             self._plots[-1].z = -0.01
+
+    def _shown_lines(self) -> int:
+        return min(len(self._summary_lines), self.lines_shown) or 1
+
+    def scroll_results(self, step: int) -> None:
+        """Scroll the result lines by `step`; a last line says how many more are below."""
+        lines, n = self._summary_lines, self._shown_lines()
+        if len(lines) <= n:
+            self.scroll = 0
+            self._summary.text = "\n".join(lines)
+            return
+        room = n - 1  # the last row tells what is hidden
+        self.scroll = min(max(self.scroll + step, 0), len(lines) - room)
+        shown = lines[self.scroll:self.scroll + room]
+        below = len(lines) - self.scroll - room
+        more = f"\u2026 {below} more lines: scroll down" if below else "\u2026 scroll up"
+        self._summary.text = "\n".join(shown + [more])
+
+
+def verdict_ok(result) -> bool:
+    """False for a result that says it is unstable (a `stable` field that is False): shown in
+    the warning colour, not beside a plain "done"."""
+    return getattr(result, "stable", True) is not False
 
 
 class ToolMenu(Entity):
@@ -376,13 +429,13 @@ class ToolMenu(Entity):
         self.panel: ToolPanel | None = None
         self._panel_parent = parent if parent is not None else camera.ui
         w = size[0]
-        row = 0.058
-        h = size[1] or 0.075 + row * len(self.tools)
+        row = 0.044
+        self.height = h = size[1] or 0.058 + row * len(self.tools)
         W.box(self, (0, 0), (w, h), W.PANEL, z=0.02)
-        W.label("tools", self, (0.02, -0.012), W.TEXT_L, W.ACCENT)
+        W.label("tools", self, (0.02, -0.008), W.TEXT_L, W.ACCENT)
         self.buttons = {}
         for i, name in enumerate(self.tools):
-            self.buttons[name] = W.button(name, self, (0.02, -0.065 - i * row), (w - 0.04, 0.05),
+            self.buttons[name] = W.button(name, self, (0.02, -0.05 - i * row), (w - 0.04, 0.038),
                                           on_click=lambda n=name: self.open(n))
 
     def open(self, name: str) -> ToolPanel:

@@ -10,10 +10,11 @@ trend changes or the clock moves the window by a pixel column's worth."""
 from __future__ import annotations
 
 import numpy as np
-from ursina import color, destroy
+from ursina import color
 
 from twin3d.view import widgets as W
-from twin3d.view.plot_drawing import LinePlot
+
+from twin3d.view.plot_drawing import PAD, LinePlot
 
 MODE_COLOURS = ((0.35, 0.75, 1.0, 1.0), (1.0, 0.72, 0.2, 1.0), (0.75, 0.55, 1.0, 1.0),
                 (0.5, 0.95, 0.6, 1.0))
@@ -49,16 +50,16 @@ def shown_span(trend) -> float:
 class TrendPlot(LinePlot):
     def __init__(self, position=(-0.5, -0.19), size=(0.7, 0.25), **kwargs):
         super().__init__(position=position, size=size, title="trend",
-                         xlabel="", ylabel="% from model",
+                         xlabel="minutes before now", ylabel="% from model",
                          n_series=len(MODE_COLOURS), colours=MODE_COLOURS, line_width=1.5,
                          **kwargs)
-        self._marks = {k: self._lines(c, z=-0.009, width=1.5) for k, c in MARKS.items()}
-        # the store's status, small, bottom left (where the x label leaves room)
-        self.status = W.label("", self, (0.012, -self.size[1] + 0.03), W.TEXT_S, W.MUTED)
-        self.xlabel = W.label("", self, ((self.ax0 + self.ax1) / 2, self.ay0 - 0.04), W.TEXT_S,
-                              W.MUTED, origin=(0, 0.5))
+        self._marks_drawn = {k: self._lines(c, z=-0.009, width=1.5) for k, c in MARKS.items()}
+        # the x label right-aligned on its row; the store's status, small, left of it
+        self.xlabel.origin = (0.5, -0.5)
+        self.xlabel.x = self.ax1
+        self.status = W.label("", self, (PAD, self.xlabel.y), W.TEXT_S, W.MUTED,
+                              origin=(-0.5, -0.5))
         self._key = None
-        self._labels: tuple = ()
         self.n_marks = 0  # drawn by the last update (tests)
 
     def show(self, state) -> None:
@@ -79,15 +80,17 @@ class TrendPlot(LinePlot):
         title = f"trend, last {span_u:g} {'h' if unit == 'hours' else 'min'}"
         if self.title.text != title:
             self.title.text = title
-        if self.xlabel.text != f"{unit} before now":
+        if self.xlabel.source_text != f"{unit} before now":
             self.xlabel.text = f"{unit} before now"
-        if self.status.text != trend.status:
+        if self.status.source_text != trend.status:  # elided to the room the x label leaves
+            self.status.wrap_width = max(self.ax1 - PAD - self.xlabel.measure(self.xlabel.text)
+                                         - 0.02, 0.05)
+            self.status.max_lines = 1
             self.status.text = trend.status
         ys, refs = departures_percent(trend.hz, state.model_hz)
         labels = tuple(f"f{k + 1} {r:.2f}" if np.isfinite(r) else f"f{k + 1}"
                        for k, r in enumerate(refs))
         if labels != self._labels:
-            self._labels = labels
             self.set_labels(labels)
         x = (trend.t - trend.now) / unit_s
         self.xlim = (-span_u, 0.0)
@@ -97,24 +100,11 @@ class TrendPlot(LinePlot):
             self.ylim = (-2.5, 2.5)
             self.set_data(np.array([-span_u, 0.0]), [np.full(2, np.nan)])
             self.ylim = None
-        self._draw_marks(trend, span_u, unit_s)
+        self._draw_trend_marks(trend, span_u, unit_s)
 
-    def set_labels(self, labels) -> None:
-        """The legend in one row on the title's line, right-aligned: a box over the data would
-        hide the newest hours, the ones that matter most."""
-        for t in getattr(self, "_legend", []):
-            destroy(t)
-        self._legend = []
-        x = self.ax1
-        for i, s in reversed(list(enumerate(str(v) for v in labels[:self.n_series]))):
-            t = W.label("\u2014 " + s, self, (x, -0.008), W.TEXT_S, self.colours[i],
-                        origin=(0.5, 0.5))
-            self._legend.append(t)
-            x -= t.width * W.TEXT_S + 0.012
-
-    def _draw_marks(self, trend, span_u: float, unit_s: float) -> None:
+    def _draw_trend_marks(self, trend, span_u: float, unit_s: float) -> None:
         self.n_marks = 0
-        for kind, buf in self._marks.items():
+        for kind, buf in self._marks_drawn.items():
             ts = np.array([t for t, k, _ in trend.marks if k == kind], dtype=float)
             xs = self._map((ts - trend.now) / unit_s, -span_u, 0.0, self.ax0, self.ax1)
             xs = xs[(xs >= self.ax0) & (xs <= self.ax1)]

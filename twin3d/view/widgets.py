@@ -8,12 +8,13 @@ height, 27 px at 1080p). Every Text here is built with use_tags=False: Ursina ot
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 from ursina import Button, Entity, Text, camera, color
 
 # --- theme -------------------------------------------------------------------------------
-PANEL = color.rgba(0.06, 0.07, 0.10, 0.86)  # dark translucent: the rig shows through a little
+PANEL = color.rgba(0.06, 0.07, 0.10, 1)  # opaque: nothing of the scene shows through text
 LEGEND = color.rgba(0.06, 0.07, 0.10, 0.96)  # behind a plot's legend: data must not show through
 PANEL_EDGE = color.rgba(0.35, 0.40, 0.50, 0.9)
 FIELD = color.rgba(0.14, 0.16, 0.21, 1)
@@ -23,23 +24,61 @@ TEXT = color.rgba(0.92, 0.94, 0.97, 1)
 MUTED = color.rgba(0.62, 0.66, 0.74, 1)
 ERROR = color.rgba(1.00, 0.35, 0.30, 1)
 OK = color.rgba(0.40, 0.90, 0.50, 1)
+WARN = color.rgba(1.00, 0.72, 0.20, 1)  # amber: unstable / refused / needs attention
 ESTOP = color.rgba(0.85, 0.08, 0.06, 1)
 # series colours: distinct for the common colour-vision deficiencies, bright on dark
 SERIES = (color.rgba(0.30, 0.75, 1.00, 1), color.rgba(1.00, 0.62, 0.15, 1),
           color.rgba(0.45, 0.90, 0.45, 1), color.rgba(0.95, 0.45, 0.85, 1))
 
+# The smallest text readable at ~3 m on a 1080p screen; scales with the window height.
+MIN_TEXT_PX_1080 = 22
 TEXT_L = 1.25  # titles
 TEXT_M = 1.0  # labels, buttons, values
-TEXT_S = 0.8  # tick labels, hints (~22 px at 1080p, ~14 px at 720p: the smallest we use)
+# tick labels, hints: the smallest we use, rounded up to meet MIN_TEXT_PX_1080 (0.82 = 22.1 px)
+TEXT_S = math.ceil(MIN_TEXT_PX_1080 / (Text.size * 1080) * 100) / 100
 ROW = 0.05  # height of one input row
 
 
-class Label(Text):
-    """A Text with tags off and optional word wrap at `wrap` characters, re-applied on every
-    text change (Ursina's own wordwrap only wraps the text present when it is set)."""
+def wrap_measured(text: str, width: float, measure, max_lines: int = 0) -> str:
+    """`text` word-wrapped so that measure(line) <= width for every line (a word too long for
+    a line is split); with max_lines, the last kept line ends in '…'. Pure: measure is any
+    line -> width function."""
+    lines: list[str] = []
+    for para in str(text).split("\n"):
+        line = ""
+        for word in para.split(" "):
+            trial = f"{line} {word}" if line else word
+            if measure(trial) <= width:
+                line = trial
+                continue
+            if line:
+                lines.append(line)
+            while len(word) > 1 and measure(word) > width:  # split a word wider than a line
+                k = len(word) - 1
+                while k > 1 and measure(word[:k]) > width:
+                    k -= 1
+                lines.append(word[:k])
+                word = word[k:]
+            line = word
+        lines.append(line)
+    if max_lines and len(lines) > max_lines:
+        lines = lines[:max_lines]
+        last = lines[-1].rstrip()
+        while last and measure(last + "\u2026") > width:
+            last = last[:-1].rstrip()
+        lines[-1] = last + "\u2026"
+    return "\n".join(lines)
 
-    def __init__(self, wrap: int = 0, **kwargs):
-        self.wrap = wrap
+
+class Label(Text):
+    """A Text with tags off and word wrap, re-applied on every text change (Ursina's own
+    wordwrap only wraps the text present when it is set): at `wrap` characters, or measured
+    in the font to `wrap_width` camera.ui units (layout.place sets it) and at most `max_lines`
+    lines. `source_text` keeps the text as given."""
+
+    def __init__(self, wrap: int = 0, wrap_width: float = 0.0, max_lines: int = 0, **kwargs):
+        self.wrap, self.wrap_width, self.max_lines = wrap, wrap_width, max_lines
+        self.source_text = ""
         super().__init__(use_tags=False, **kwargs)
 
     @property
@@ -48,18 +87,42 @@ class Label(Text):
 
     @text.setter
     def text(self, value) -> None:
-        value = str(value)
-        if self.wrap:
+        value = self.source_text = str(value)
+        if self.wrap_width:
+            value = wrap_measured(value, self.wrap_width, self.measure, self.max_lines)
+        elif self.wrap:
             value = "\n".join(textwrap.fill(line, self.wrap) if line else ""
                               for line in value.split("\n"))
         Text.text.fset(self, value)
+        if "\n" in value and self.origin[0] != -0.5:
+            # without tags Ursina lays the lines out as one block aligned by its first line;
+            # the font node aligns each line itself
+            from panda3d.core import TextNode
+
+            align = TextNode.ACenter if self.origin[0] == 0 else TextNode.ARight
+            for node in self.text_nodes:
+                node.node().setAlign(align)
+                node.setX(0)
+
+    def measure(self, line: str) -> float:
+        """The width of one line of this Label in camera.ui units."""
+        from panda3d.core import TextNode
+
+        node = getattr(Label, "_measure_node", None)
+        if node is None:
+            node = Label._measure_node = TextNode("measure")
+        node.setFont(self._font)
+        return node.calcWidth(line) * Text.size * abs(self.getScale(camera.ui)[0])
 
 
 def label(text: str = "", parent=None, position=(0, 0), scale: float = TEXT_M, colour=TEXT,
-          origin=(-0.5, 0.5), z: float = -0.02, wrap: int = 0) -> Label:
-    """A Label anchored at `origin` (default top-left)."""
-    t = Label(wrap=wrap, parent=parent if parent is not None else camera.ui, origin=origin,
-              scale=scale, color=colour)
+          origin=(-0.5, 0.5), z: float = -0.02, wrap: int = 0, wrap_width: float = 0.0,
+          max_lines: int = 0) -> Label:
+    """A Label anchored at `origin` (default top-left), wrapped at `wrap` characters or to
+    `wrap_width` camera.ui units (measured in the font)."""
+    t = Label(wrap=wrap, wrap_width=wrap_width, max_lines=max_lines,
+              parent=parent if parent is not None else camera.ui, origin=origin, scale=scale,
+              color=colour)
     t.position = (position[0], position[1], z)
     t.text = str(text)
     return t

@@ -1,0 +1,90 @@
+"""Look figures: the whole frame at 1920x1080 offscreen with the shaded look (metal materials,
+soft shadows: view/lighting.py) vs the classic look it replaced (Ursina's
+lit_with_shadows_shader, kept as view/materials.py LOOK.shading "classic"), in the kiosk and in the
+operator view. Goal: the new look costs at most 1.5x the classic frame.
+
+Ursina is a per-process singleton and a look is chosen when the rig is built, so each
+(view, look) is one subprocess (this module's `_child`); the looks are run alternately, twice
+each, and the best mean of each kept (the least disturbed by a shared machine)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from twin3d.bench import figure
+
+SIZE = (1920, 1080)
+
+
+def _child(view: str, look: str, warmup: int, frames: int) -> dict:
+    """In the subprocess: build `view` ("kiosk" or "operator") with `look`, step `warmup`
+    frames, then the mean of `frames` frames, s. Not the median: with the shadow pass,
+    llvmpipe runs most frames fast and then stalls ~0.8 s every 6-8 frames (deferred work),
+    so only the mean over many frames is the real cost."""
+    import time
+
+    from twin3d.view import engine
+
+    engine.start("offscreen", SIZE, fullscreen=view == "kiosk")
+    from twin3d.view.materials import LOOK
+
+    LOOK.shading = look
+    if view == "kiosk":
+        from bench.immersion import kiosk_app
+
+        app = kiosk_app(SIZE)
+    else:
+        from twin3d.live.feeds import SimFeed
+        from twin3d.physics import warmup as physics_warmup
+        from twin3d.scenefile.records import load_scene
+        from twin3d.view.app import TwinApp
+
+        physics_warmup()
+        scene = load_scene()
+        feed = SimFeed(scene)
+        ok, msg = feed.set_speed(300.0)
+        assert ok, msg
+        app = TwinApp(scene, feed, "offscreen", SIZE, plots=True, panels=True)
+    assert app.view.look == look
+    app.step(warmup)
+    t0 = time.perf_counter()
+    app.step(frames)
+    return {"frame_s": (time.perf_counter() - t0) / frames}
+
+
+def _run(view: str, look: str, warmup: int, frames: int) -> float:
+    code = (f"import json; from {__name__} import _child; "
+            f"print(json.dumps(_child({view!r}, {look!r}, {warmup}, {frames})))")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.setdefault("EGL_PLATFORM", "surfaceless")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError(f"look bench subprocess ({view}, {look}) failed: "
+                           f"{r.stderr.strip()[-1500:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])["frame_s"]
+
+
+def bench_look(warmup: int, frames: int, rounds: int) -> list[dict]:
+    out = []
+    for view in ("kiosk", "operator"):
+        best = {"pbr": float("inf"), "classic": float("inf")}
+        for _ in range(rounds):
+            for look in ("classic", "pbr"):
+                best[look] = min(best[look], _run(view, look, warmup, frames))
+        out.append(figure(
+            f"whole frame {SIZE[0]}x{SIZE[1]} offscreen, {view} view, shaded look (metal "
+            f"materials, 2048^2 soft shadows), mean of {frames} frames, best of {rounds} runs",
+            best["pbr"], best["classic"],
+            "classic look (Ursina lit_with_shadows_shader, 1024^2 shadows), same view", "s/frame",
+            1 / 1.5))
+    return out
+
+
+def steps(quick: bool) -> list:
+    warmup, frames, rounds = (10, 24, 1) if quick else (30, 60, 2)
+    return [("look: whole frame 1920x1080, kiosk and operator, shaded vs classic",
+             lambda: bench_look(warmup, frames, rounds))]

@@ -1,0 +1,269 @@
+"""The rig's shaded look: a physically based GLSL shader and the sun that casts its shadows.
+
+Why our own shader and not panda3d-simplepbr: under EGL offscreen (HEADLESS.md) simplepbr
+0.13 draws, but with shadows enabled the first frame segfaults (rc 139, with or without MSAA
+or GLSL 330), and without shadows it needs a render-to-texture pass (FilterManager) and glTF
+materials the rig's vertex-coloured meshes do not have. Ursina's lit_with_shadows_shader adds
+light instead of multiplying it (flat, plastic look) and uses a constant depth bias on a shadow
+map Ursina refits to the whole scene (4 m of floor in 1024 texels): that acne is the leg
+striping and the dashed saw-teeth on slab edges.
+
+This shader (GLSL 150, runs on llvmpipe and any GL 3.2 GPU):
+- base colour from the vertex colours (sRGB, so the drift colours still read), metallic,
+  roughness and brush axis per vertex from the texture coordinates (view/materials.py); a
+  saturated colour (drift, damage, paint) is drawn non-metallic so that it reads;
+- sun: GGX specular, anisotropic along the brush axis (brushed aluminium streaks the
+  highlight across its grain), Smith visibility, Schlick Fresnel, Lambert diffuse;
+- ambient: a lab-like environment (dark floor, grey walls, ceiling with light strips) for
+  reflections, blurred by roughness, and a sky/ground hemisphere for diffuse;
+- soft shadows: 12-tap rotated-disc PCF on a 2048^2 map fitted to the rig, with a normal-offset
+  bias (no acne on thin legs or grazing slab edges);
+- ACES tone mapping, and the floor fading into the background away from the rig.
+"""
+
+from __future__ import annotations
+
+from ursina import Shader, Vec2, Vec3, Vec4
+
+from twin3d.view.engine import BACKGROUND
+
+SHADOW_MAP_PX = 2048
+
+_VERTEX = """
+#version 150
+uniform mat4 p3d_ModelViewProjectionMatrix;
+uniform mat4 p3d_ModelViewMatrix;
+uniform mat3 p3d_NormalMatrix;
+uniform struct { vec4 position; vec3 color; sampler2DShadow shadowMap; mat4 shadowViewMatrix; }
+    p3d_LightSource[1];
+uniform float normal_offset;  // shadow normal-offset bias, view units (m)
+
+in vec4 vertex;
+in vec3 normal;
+in vec4 p3d_Color;
+in vec2 p3d_MultiTexCoord0;
+
+out vec3 vpos;
+out vec3 vnorm;
+out vec3 vbrush;
+out vec4 vcolor;
+out vec2 vmat;
+out float vaxis;
+out vec4 shadow_coord;
+out vec3 vmodel;
+
+void main() {
+    vmodel = vertex.xyz;
+    gl_Position = p3d_ModelViewProjectionMatrix * vertex;
+    vpos = vec3(p3d_ModelViewMatrix * vertex);
+    vnorm = normalize(p3d_NormalMatrix * normal);
+    float axis = floor(p3d_MultiTexCoord0.x);
+    // Ursina 7 draws in panda's node space with y up: x sway, y up, z across
+    vec3 a = axis < 1.5 ? vec3(1, 0, 0) : (axis < 2.5 ? vec3(0, 1, 0) : vec3(0, 0, 1));
+    vbrush = mat3(p3d_ModelViewMatrix) * a;
+    vaxis = axis;
+    vmat = vec2(2.0 * fract(p3d_MultiTexCoord0.x), p3d_MultiTexCoord0.y);
+    vcolor = p3d_Color;
+    vec3 L = normalize(p3d_LightSource[0].position.xyz);
+    float slope = 1.0 - clamp(dot(vnorm, L), 0.0, 1.0);
+    shadow_coord = p3d_LightSource[0].shadowViewMatrix
+        * vec4(vpos + vnorm * normal_offset * (0.5 + slope), 1.0);
+}
+"""
+
+_FRAGMENT = """
+#version 150
+uniform struct { vec4 position; vec3 color; sampler2DShadow shadowMap; mat4 shadowViewMatrix; }
+    p3d_LightSource[1];
+uniform mat4 p3d_ViewMatrix;
+uniform vec4 p3d_ColorScale;
+uniform vec2 shadow_texel;     // 1 / shadow map size
+uniform float exposure;
+uniform vec3 fade_colour;      // the window's background (as displayed, sRGB)
+uniform vec2 fade_range;       // fade by horizontal distance from the model's origin (m)
+uniform float use_shadows;
+
+in vec3 vpos;
+in vec3 vnorm;
+in vec3 vbrush;
+in vec4 vcolor;
+in vec2 vmat;
+in float vaxis;
+in vec4 shadow_coord;
+in vec3 vmodel;
+out vec4 p3d_FragColor;
+
+const float PI = 3.14159265;
+
+float shadow_factor() {
+    vec3 c = shadow_coord.xyz / shadow_coord.w;
+    if (use_shadows < 0.5 || c.x <= 0.0 || c.x >= 1.0 || c.y <= 0.0 || c.y >= 1.0
+        || c.z >= 1.0)  // outside the map (fitted to the rig): in the open, lit
+        return 1.0;
+    // a rotated 12-tap disc of about 2.5 texels: soft edges without a texel staircase
+    const vec2 taps[12] = vec2[](vec2(-0.326, -0.406), vec2(-0.840, -0.074),
+        vec2(-0.696, 0.457), vec2(-0.203, 0.621), vec2(0.962, -0.195), vec2(0.473, -0.480),
+        vec2(0.519, 0.767), vec2(0.185, -0.893), vec2(0.507, 0.064), vec2(0.896, 0.412),
+        vec2(-0.322, -0.933), vec2(-0.792, -0.598));
+    float a = fract(sin(dot(gl_FragCoord.xy, vec2(12.9898, 78.233))) * 43758.5453) * 6.2832;
+    mat2 rot = mat2(cos(a), sin(a), -sin(a), cos(a));
+    float lit = 0.0;
+    for (int i = 0; i < 12; ++i)
+        lit += texture(p3d_LightSource[0].shadowMap,
+                       vec3(c.xy + rot * taps[i] * shadow_texel * 2.5, c.z - 0.0004));
+    return lit / 12.0;
+}
+
+vec3 environment(vec3 r, vec3 up, vec3 east, float rough) {
+    // a lab: dark floor, grey walls, bright ceiling with rows of light strips; rough surfaces
+    // see it blurred (the strips fade into the ceiling's mean)
+    float h = dot(r, up);
+    vec3 floor_c = vec3(0.09, 0.09, 0.095), wall = vec3(0.34, 0.35, 0.37);
+    vec3 ceiling = vec3(0.62, 0.63, 0.66);
+    float blur = 0.15 + 0.6 * rough;
+    vec3 c = mix(floor_c, wall, smoothstep(-0.3 - blur, 0.05 + blur, h));
+    c = mix(c, ceiling, smoothstep(0.1, 0.75 + blur, h));
+    float strips = pow(0.5 + 0.5 * cos(dot(r, east) * 9.0), mix(24.0, 1.0, rough));
+    c += vec3(1.6, 1.6, 1.55) * strips * smoothstep(0.25, 0.8, h) * (1.0 - rough);
+    return c;
+}
+
+vec3 aces(vec3 x) {
+    return clamp((x * (2.51 * x + 0.03)) / (x * (2.43 * x + 0.59) + 0.14), 0.0, 1.0);
+}
+
+void main() {
+    vec4 base = vcolor * p3d_ColorScale;
+    vec3 albedo = pow(base.rgb, vec3(2.2));
+    // a saturated colour is data (drift, damage) or paint, not tinted metal: drawn
+    // dielectric, so it reads as that colour from every side, not only in reflections
+    float sat = (max(base.r, max(base.g, base.b)) - min(base.r, min(base.g, base.b)))
+        / max(max(base.r, max(base.g, base.b)), 1e-3);
+    float metal = clamp(vmat.x, 0.0, 1.0) * (1.0 - smoothstep(0.3, 0.6, sat));
+    float rough = clamp(vmat.y, 0.03, 1.0);
+    vec3 N = normalize(vnorm);
+    if (!gl_FrontFacing) N = -N;
+    vec3 V = normalize(-vpos);
+    vec3 L = normalize(p3d_LightSource[0].position.xyz);
+    vec3 H = normalize(L + V);
+    float NL = max(dot(N, L), 0.0), NV = max(dot(N, V), 1e-3), NH = max(dot(N, H), 0.0);
+    float VH = max(dot(V, H), 0.0);
+
+    vec3 F0 = mix(vec3(0.04), albedo, metal);
+    vec3 F = F0 + (1.0 - F0) * pow(1.0 - VH, 5.0);
+    float a = rough * rough;
+    float D;
+    vec3 grain = vbrush - N * dot(N, vbrush);  // the brush axis in the surface's plane
+    if (vaxis > 0.5 && dot(grain, grain) > 0.01) {  // brushed: smoother along the grain
+        vec3 T = normalize(grain);
+        vec3 B = cross(N, T);
+        float at = max(a * 0.45, 0.01), ab = min(a * 1.9, 1.0);
+        float th = dot(T, H) / at, bh = dot(B, H) / ab;
+        float d = th * th + bh * bh + NH * NH;
+        D = 1.0 / (PI * at * ab * d * d);
+    } else {
+        float d = NH * NH * (a * a - 1.0) + 1.0;
+        D = a * a / (PI * d * d);
+    }
+    float k = (rough + 1.0) * (rough + 1.0) / 8.0;
+    float G = NL / (NL * (1.0 - k) + k) * NV / (NV * (1.0 - k) + k);
+    vec3 spec = D * G * F / max(4.0 * NL * NV, 1e-3);
+    vec3 kd = (1.0 - F) * (1.0 - metal);
+    vec3 sun = p3d_LightSource[0].color * 3.2;
+    float shadow = NL > 0.0 ? shadow_factor() : 0.0;
+    vec3 colour = (kd * albedo / PI + spec) * sun * NL * shadow;
+
+    vec3 up = normalize(mat3(p3d_ViewMatrix) * vec3(0, 1, 0));
+    vec3 east = normalize(mat3(p3d_ViewMatrix) * vec3(1, 0, 0));
+    vec3 R = reflect(-V, N);
+    vec3 Fr = F0 + (max(vec3(1.0 - rough), F0) - F0) * pow(1.0 - NV, 5.0);
+    float sky = 0.5 + 0.5 * dot(N, up);
+    vec3 hemi = mix(vec3(0.08, 0.08, 0.085), vec3(0.42, 0.43, 0.46), sky);
+    // a surface in the sun's shadow also sees less of the bright environment above it
+    float occl = mix(0.55, 1.0, shadow);
+    colour += (kd * albedo * hemi + Fr * environment(R, up, east, rough)) * occl;
+
+    colour = aces(colour * exposure);
+    colour = pow(colour, vec3(1.0 / 2.2));
+    float fade = smoothstep(fade_range.x, fade_range.y, length(vmodel.xz));
+    p3d_FragColor = vec4(mix(colour, fade_colour, fade), base.a);
+}
+"""
+
+pbr_shader = Shader(language=Shader.GLSL, name="twin3d_pbr", vertex=_VERTEX, fragment=_FRAGMENT,
+                    default_input={"normal_offset": 0.0015,
+                                   "shadow_texel": Vec2(1 / SHADOW_MAP_PX, 1 / SHADOW_MAP_PX),
+                                   "exposure": 1.25, "fade_colour": Vec3(*BACKGROUND[:3]),
+                                   "fade_range": Vec2(1e3, 2e3), "use_shadows": 1.0})
+
+
+_DEPTH_VERTEX = """
+#version 150
+uniform mat4 p3d_ModelViewProjectionMatrix;
+in vec4 vertex;
+void main() { gl_Position = p3d_ModelViewProjectionMatrix * vertex; }
+"""
+_DEPTH_FRAGMENT = """
+#version 150
+out vec4 p3d_FragColor;
+void main() { p3d_FragColor = vec4(1.0); }
+"""
+
+
+def _depth_only_state():
+    """The shadow camera's render state: depth only, through a trivial shader that overrides
+    every entity's own (otherwise the full shading runs for each of the map's 4 M texels)."""
+    from panda3d.core import (ColorWriteAttrib, LightAttrib, RenderState, Shader as PShader,
+                              ShaderAttrib, TextureAttrib)
+
+    depth = PShader.make(PShader.SL_GLSL, _DEPTH_VERTEX, _DEPTH_FRAGMENT)
+    return RenderState.make(ShaderAttrib.make(depth, 1000), LightAttrib.make_all_off(),
+                            TextureAttrib.make_all_off(),
+                            ColorWriteAttrib.make(ColorWriteAttrib.C_off))
+
+
+class Sun:
+    """A directional light that casts the rig's shadows, its orthographic shadow camera fitted
+    to the given entities (padded for the magnified sway), not to the whole scene.
+
+    Built on panda3d's DirectionalLight directly: Ursina's refits its shadow camera to the
+    whole scene one frame after creation (4 m of floor: blocky, acne-ridden shadows)."""
+
+    def __init__(self, direction: Vec3, casters, colour=(1.0, 0.97, 0.92),
+                 map_px: int = SHADOW_MAP_PX):
+        """direction: where the light travels (scene axes); casters: the node whose subtree
+        casts shadows (the shadow camera draws only the rig, not the floor, labels or
+        signs)."""
+        from panda3d.core import DirectionalLight
+        from ursina import scene
+
+        self.light = DirectionalLight("twin3d_sun")
+        self.light.set_color(Vec4(*colour, 1.0))
+        self.light.set_shadow_caster(True, map_px, map_px)
+        self.light.set_initial_state(_depth_only_state())
+        self.light.set_scene(casters)
+        self.node = scene.attach_new_node(self.light)
+        self.node.look_at(direction)  # Ursina 7's axes are panda's node axes (y up)
+        scene.set_light(self.node)
+
+    def fit(self, entities, pad: float = 0.25) -> float:
+        """Fit the shadow camera around `entities` (bounds grown by `pad` of their size);
+        returns the map's texel size in metres (for the normal-offset bias)."""
+        from panda3d.core import Point3
+
+        lo, hi = None, None
+        for e in entities:
+            b = e.get_tight_bounds(self.node)
+            if b is None:
+                continue
+            lo = b[0] if lo is None else Point3(*(min(p, q) for p, q in zip(lo, b[0])))
+            hi = b[1] if hi is None else Point3(*(max(p, q) for p, q in zip(hi, b[1])))
+        if lo is None:
+            return 0.0
+        size = hi - lo
+        lo, hi = lo - size * pad, hi + size * pad
+        lens = self.light.get_lens()
+        lens.set_film_size(hi.x - lo.x, hi.z - lo.z)
+        lens.set_film_offset((hi.x + lo.x) / 2, (hi.z + lo.z) / 2)
+        lens.set_near_far(lo.y - 1.0, hi.y + 1.0)
+        return max(hi.x - lo.x, hi.z - lo.z) / self.light.get_shadow_buffer_size()[0]
