@@ -10,6 +10,26 @@ from collections.abc import Callable
 import numpy as np
 
 
+def scene_child(module: str, call: str, what: str, timeout: float = 600) -> dict:
+    """`call` (a Python expression naming functions of `module`) in a fresh headless process,
+    its JSON-printed result back: Ursina is one app per process, so each scene figure runs in
+    its own, offscreen (no DISPLAY; EGL surfaceless). A failure is a RuntimeError naming
+    `what`, with the tail of the child's stderr."""
+    import json
+    import subprocess
+    import sys
+
+    code = (f"import importlib, json; m = importlib.import_module({module!r}); "
+            f"print(json.dumps(eval({call!r}, vars(m))))")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.setdefault("EGL_PLATFORM", "surfaceless")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError(f"{what} subprocess failed: {r.stderr.strip()[-1500:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def best(fn: Callable[[], object], repeat: int) -> float:
     """Best wall time of `repeat` calls, s (the least disturbed by a shared machine)."""
     best = np.inf

@@ -8,15 +8,12 @@ tests/view/test_kiosk_soak.py runs: one definition of what "no growth" is measur
 from __future__ import annotations
 
 import gc
-import json
 import os
-import subprocess
-import sys
 import time
 import tracemalloc
 from dataclasses import replace
 
-from twin3d.bench import figure
+from twin3d.bench import figure, scene_child
 
 
 def rss_mb() -> float:
@@ -117,15 +114,7 @@ def _child_stereo(frames: int, blocks: int) -> dict:
 
 
 def _run_child(call: str) -> dict:
-    code = (f"import json; from {__name__} import _child_soak, _child_stereo; "
-            f"print(json.dumps({call}))")
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env.setdefault("EGL_PLATFORM", "surfaceless")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                       timeout=900)
-    if r.returncode != 0:
-        raise RuntimeError(f"immersion bench subprocess failed: {r.stderr.strip()[-1500:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return scene_child(__name__, call, "immersion bench", timeout=900)
 
 
 def bench_soak(loops: int) -> list[dict]:

@@ -9,12 +9,7 @@ each, and the best mean of each kept (the least disturbed by a shared machine)."
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
-from twin3d.bench import figure
+from twin3d.bench import figure, scene_child
 
 SIZE = (1920, 1080)
 
@@ -56,16 +51,8 @@ def _child(view: str, look: str, warmup: int, frames: int) -> dict:
 
 
 def _run(view: str, look: str, warmup: int, frames: int) -> float:
-    code = (f"import json; from {__name__} import _child; "
-            f"print(json.dumps(_child({view!r}, {look!r}, {warmup}, {frames})))")
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env.setdefault("EGL_PLATFORM", "surfaceless")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                       timeout=600)
-    if r.returncode != 0:
-        raise RuntimeError(f"look bench subprocess ({view}, {look}) failed: "
-                           f"{r.stderr.strip()[-1500:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])["frame_s"]
+    return scene_child(__name__, f"_child({view!r}, {look!r}, {warmup}, {frames})",
+                       f"look bench ({view}, {look})")["frame_s"]
 
 
 def bench_look(warmup: int, frames: int, rounds: int) -> list[dict]:

@@ -7,14 +7,11 @@ Ursina. Both paths of each figure are timed in that same subprocess, on the same
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 
 import numpy as np
 
-from twin3d.bench import figure
+from twin3d.bench import figure, scene_child
 
 
 def _generate_show(view):
@@ -137,14 +134,7 @@ def _child(updates: int, warmup: int, frames: int) -> dict:
 
 
 def bench_scene(updates: int, warmup: int, frames: int) -> list[dict]:
-    code = (f"import json; from {__name__} import _child; "
-            f"print(json.dumps(_child({updates}, {warmup}, {frames})))")
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                       timeout=600)
-    if r.returncode != 0:
-        raise RuntimeError(f"scene bench subprocess failed: {r.stderr.strip()[-1500:]}")
-    m = json.loads(r.stdout.strip().splitlines()[-1])
+    m = scene_child(__name__, f"_child({updates}, {warmup}, {frames})", "scene bench")
     nv = m["n_vertices"]
     return [
         figure(f"structure vertex update ({nv} vertices: sway, normals, drift colours), "

@@ -70,3 +70,17 @@ def run_scene_script(tmp_path_factory):
         return json.loads(lines[-1][len(FACTS):])
 
     return run
+
+
+def step_until(app, cond, timeout: float) -> bool:
+    """In a scene script: step the app a frame at a time until cond() or `timeout` s of wall
+    time; True if cond() came true (the short sleep lets the rig's and the feed's threads run)."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        app.step(1)
+        time.sleep(0.005)
+        if cond():
+            return True
+    return False

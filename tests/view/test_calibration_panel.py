@@ -5,9 +5,9 @@ progress, and the new model reaches the HUD's model line. Runs in a subprocess
 
 from __future__ import annotations
 
-import time
 
 import pytest
+from tests.view.conftest import step_until
 
 
 def _script() -> dict:
@@ -25,13 +25,7 @@ def _script() -> dict:
         panel.seconds = 10.0
 
         def frames_until(cond, timeout):
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                app.step(1)
-                time.sleep(0.005)
-                if cond():
-                    return True
-            return False
+            return step_until(app, cond, timeout)
 
         frames_until(lambda: feed.est is not None and feed.t > 0.5, 60)
         facts["model_before"] = list(feed.model_hz)

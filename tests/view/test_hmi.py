@@ -10,9 +10,9 @@ tests/view/conftest.py) and returns facts; the tests assert on those."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
+from tests.view.conftest import step_until
 
 pytestmark = pytest.mark.slow  # a 1920x1080 scene on the in-process rig: ~20-40 s
 
@@ -44,13 +44,7 @@ def _script() -> dict:
         banner, log, motor = app.alarm_banner, app.command_log, app.panels.motor
 
         def frames_until(cond, timeout):
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                app.step(1)
-                time.sleep(0.005)  # let the rig's thread have the GIL
-                if cond():
-                    return True
-            return False
+            return step_until(app, cond, timeout)
 
         def look(name):
             facts[name] = {"enabled": banner.enabled, "text": " ".join(banner.text.text.split()),

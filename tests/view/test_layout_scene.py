@@ -9,12 +9,12 @@ layout report as `twin3d ... --layout-report` would, and the tests read the JSON
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from twin3d.view import layout as L
 from twin3d.view import widgets as W
+from tests.view.conftest import step_until
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "2160p": (3840, 2160)}
 KIOSK_STEPS = {"mode": 0, "run_up": 3, "earthquake": 4}  # tour(three_storey) indices
@@ -57,13 +57,7 @@ def _operator(w: int, h: int, out_dir: str) -> dict:
     facts: dict = {}
 
     def frames_until(cond, timeout):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            app.step(1)
-            time.sleep(0.005)
-            if cond():
-                return True
-        return False
+        return step_until(app, cond, timeout)
 
     try:
         app = TwinApp(scene, feed, window="offscreen", size=(w, h))
@@ -141,11 +135,14 @@ def test_operator_with_a_tool_panel_open(reports, size):
     data = _load(facts["tool"])
     assert L.problems(data) == []
     panel = " ".join(e["text"] for e in data["elements"] if e["region"] == "panel")
-    # every word of the result's first lines is on screen (wrapped, not cut)
-    verdict = next(ln for ln in facts["tool_summary"].split("\n") if "UNSTABLE" in ln)
-    for line in facts["tool_summary"].split("\n")[:3] + [verdict]:
+    # the verdict comes first and every word of it and of its reason is on screen (wrapped,
+    # not cut); the rest scrolls, and the panel says so
+    lines = facts["tool_summary"].split("\n")
+    assert lines[0].startswith("UNSTABLE")
+    for line in lines[:2]:
         for word in line.split():
             assert word in panel.split(), (word, line)
+    assert "scroll down" in panel
     # the unstable result in the warning colour, not plain white
     assert facts["tool_colour"] == pytest.approx(list(W.WARN), abs=0.01)
 

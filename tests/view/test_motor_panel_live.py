@@ -7,9 +7,9 @@ Ursina is one app per process, so `_script` runs in a subprocess without a displ
 
 from __future__ import annotations
 
-import time
 
 import pytest
+from tests.view.conftest import step_until
 
 
 def shown(motor) -> str:
@@ -33,13 +33,7 @@ def _script() -> dict:
         c = feed.commander
 
         def frames_until(cond, timeout):
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                app.step(1)
-                time.sleep(0.005)  # let the rig's thread have the GIL
-                if cond():
-                    return True
-            return False
+            return step_until(app, cond, timeout)
 
         facts["ready"] = frames_until(lambda: feed.ingest.rig_state is not None, 60)
         facts["pressed"] = motor.set_speed(200)

@@ -227,12 +227,14 @@ def summary(r: Result) -> list[str]:
         lines.append(f"control effort {r.control_effort_w:.4g} W (Z_e int |i|^2 dw per N^2"
                      f"{note})")
         verdict = "stable" if r.stable else "UNSTABLE"
-        lines.append(f"{verdict}: gain margin {r.gain_margin:.4g} ({r.gain_margin_db:.2f} dB)"
-                     + (f", critical gain {r.critical_gain:.4g} A/(m/s)"
-                        if np.isfinite(r.critical_gain) else ""))
-        if not r.stable:
-            lines.append("the closed loop is unstable: the energy figures describe no steady "
-                         "state; lower the gain below the critical gain")
+        margin = (f"{verdict}: gain margin {r.gain_margin:.4g} ({r.gain_margin_db:.2f} dB)"
+                  + (f", critical gain {r.critical_gain:.4g} A/(m/s)"
+                     if np.isfinite(r.critical_gain) else ""))
+        if r.stable:
+            lines.append(margin)
+        else:  # the verdict first: the figures above it describe no steady state
+            lines[:0] = [margin, "the closed loop is unstable: the energy figures describe no "
+                                 "steady state; lower the gain below the critical gain"]
     return lines
 
 

@@ -49,6 +49,7 @@ def _flat_arrays(parts: list[Part]):
 
 
 DAMAGE_RGBA = np.array([0.85, 0.1, 0.85, 1.0], dtype=np.float32)  # a storey localised as changed
+LABEL_PULL_M = 0.03  # billboard labels drawn this far towards the eye (per size_scale)
 
 
 class RigView:
@@ -164,9 +165,13 @@ class RigView:
         fx, fz = g.floor_size_m[1], g.floor_size_m[0]
         k = self.size_scale
         for i, y in enumerate(floor_heights(g), 1):
-            t = Text(f"floor {i}", parent=scene, scale=0.55 * k, billboard=True, origin=(0, 0),
+            t = Text(f"floor {i}", parent=scene, scale=0.9 * k, billboard=True, origin=(0, 0),
                      color=color.rgba(0.9, 0.93, 1.0, 1))
             t.setLightOff()  # labels are signs, not lit objects
+            # Ursina's billboard=True pulls a text 1 m towards the eye (offset True == 1): in
+            # stereo the labels then float far in front of the frame; a few cm keeps them
+            # clear of the legs at the structure's own depth
+            t.setBillboardPointEye(LABEL_PULL_M * k)
             t.base_position = Vec3(-fx / 2 - 0.09 * k, y, -fz / 2)
             t.position = t.base_position
             self.floor_labels.append(t)
@@ -251,8 +256,9 @@ class ScaleBar:
             Entity(parent=self.bar, model="cube", x=end, scale=(w / length_m, 4, 1),
                    color=color.rgb(0.92, 0.92, 0.95))
         size = f"{1000 * length_m:.0f} mm" if length_m < 1 else f"{length_m:g} m"
-        self.text = Text(f"{size} (true size)", parent=scene, scale=0.45 * k,
+        self.text = Text(f"{size} (true size)", parent=scene, scale=0.75 * k,
                          billboard=True, origin=(0, -0.6), position=position + Vec3(0, 0.012 * k, 0),
                          color=color.rgba(0.9, 0.9, 0.95, 1))
         self.text.setLightOff()  # a sign, like the floor labels: full brightness
+        self.text.setBillboardPointEye(LABEL_PULL_M * k)  # at its own depth (see the labels)
 

@@ -25,10 +25,11 @@ from ursina import Entity, camera, destroy
 from twin3d import tools as T
 from twin3d.scenefile.schema import SchemaError, allowed_text
 from twin3d.view import widgets as W
-from twin3d.view.plot_drawing import plot_from_spec
+from twin3d.view.plot_drawing import plot_from_spec, readable_height
 
 SUMMARY = W.TEXT_S  # result lines' text scale: the most words per line that still read
-PLOT_MIN_H = 0.15  # a result plot gets at least this much height; the lines get the rest
+PLOT_MIN_H = readable_height()  # a result plot gets at least this; the lines the rest, scrolling
+MIN_SUMMARY_ROWS = 5  # ... but never fewer rows than this (a verdict and its reason)
 SUMMARY_LINE = SUMMARY * W.Text.size  # their line height
 
 
@@ -378,7 +379,8 @@ class ToolPanel(Entity):
         # the lines take what the plots leave them; more scroll (the panel's own height and
         # max_summary_lines cap them too)
         room = h - 0.085 - len(specs) * (PLOT_MIN_H + 0.01)
-        self.lines_shown = max(3, min(self.max_summary_lines, int(room / SUMMARY_LINE)))
+        self.lines_shown = max(MIN_SUMMARY_ROWS, min(self.max_summary_lines,
+                                                     int(room / SUMMARY_LINE)))
         self.scroll = 0
         self.scroll_results(0)
         if not specs:
