@@ -74,7 +74,9 @@ def _script() -> dict:
         facts["sent"] = motor.set_speed(120)
         facts["done"] = frames_until(lambda: feed.commander.counters.done >= 1, 60)
         facts["refused"] = motor.set_speed(346.8)
-        frames_until(lambda: False, 0.6)  # the log redraws four times a second
+        # the log redraws at most four times a second: frames until it shows the refusal (a
+        # fixed wait is one slow frame on a loaded machine)
+        frames_until(lambda: any("refused" in t.text for t in log.lines if t.enabled), 30)
         facts["log"] = [{"text": " ".join(t.text.split()), "colour": colour(t.color)}
                         for t in log.lines if t.enabled]
         facts["lease"], facts["lease_colour"] = log.lease.text, colour(log.lease.color)

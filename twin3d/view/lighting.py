@@ -16,7 +16,9 @@ This shader (GLSL 150, runs on llvmpipe and any GL 3.2 GPU):
   highlight across its grain), Smith visibility, Schlick Fresnel, Lambert diffuse;
 - ambient: a lab-like environment (dark floor, grey walls, ceiling with light strips) for
   reflections, blurred by roughness, and a sky/ground hemisphere for diffuse;
-- soft shadows: 12-tap rotated-disc PCF on a 2048^2 map fitted to the rig, with a normal-offset
+- soft shadows: 4 taps of a disc rotated per pixel (PCF) on a 2048^2 map fitted to the rig
+  (12 taps looked the same at 1080p and cost the frame 1.8-2.2x the classic look on llvmpipe
+  against 1.45-1.5x with 4), with a normal-offset
   bias (no acne on thin legs or grazing slab edges);
 - ACES tone mapping, and the floor fading into the background away from the rig.
 """
@@ -95,23 +97,25 @@ out vec4 p3d_FragColor;
 
 const float PI = 3.14159265;
 
+const int PCF_TAPS = 4;  // the first taps of the disc below (module doc: why 4)
 float shadow_factor() {
     vec3 c = shadow_coord.xyz / shadow_coord.w;
     if (use_shadows < 0.5 || c.x <= 0.0 || c.x >= 1.0 || c.y <= 0.0 || c.y >= 1.0
         || c.z >= 1.0)  // outside the map (fitted to the rig): in the open, lit
         return 1.0;
-    // a rotated 12-tap disc of about 2.5 texels: soft edges without a texel staircase
-    const vec2 taps[12] = vec2[](vec2(-0.326, -0.406), vec2(-0.840, -0.074),
-        vec2(-0.696, 0.457), vec2(-0.203, 0.621), vec2(0.962, -0.195), vec2(0.473, -0.480),
-        vec2(0.519, 0.767), vec2(0.185, -0.893), vec2(0.507, 0.064), vec2(0.896, 0.412),
+    // a disc of about 2.5 texels, rotated per pixel: soft edges without a texel staircase
+    // (ordered so that any first few taps surround the centre: one per quadrant first)
+    const vec2 taps[12] = vec2[](vec2(-0.326, -0.406), vec2(0.962, -0.195),
+        vec2(0.519, 0.767), vec2(-0.696, 0.457), vec2(-0.840, -0.074), vec2(0.473, -0.480),
+        vec2(-0.203, 0.621), vec2(0.185, -0.893), vec2(0.507, 0.064), vec2(0.896, 0.412),
         vec2(-0.322, -0.933), vec2(-0.792, -0.598));
     float a = fract(sin(dot(gl_FragCoord.xy, vec2(12.9898, 78.233))) * 43758.5453) * 6.2832;
     mat2 rot = mat2(cos(a), sin(a), -sin(a), cos(a));
     float lit = 0.0;
-    for (int i = 0; i < 12; ++i)
+    for (int i = 0; i < PCF_TAPS; ++i)
         lit += texture(p3d_LightSource[0].shadowMap,
                        vec3(c.xy + rot * taps[i] * shadow_texel * 2.5, c.z - 0.0004));
-    return lit / 12.0;
+    return lit / float(PCF_TAPS);
 }
 
 vec3 environment(vec3 r, vec3 up, vec3 east, float rough) {
