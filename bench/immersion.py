@@ -137,6 +137,6 @@ def bench_stereo(frames: int, blocks: int) -> list[dict]:
 
 
 def steps(quick: bool) -> list:
-    loops, frames, blocks = (6, 16, 2) if quick else (25, 32, 4)
+    loops, frames, blocks = (6, 8, 2) if quick else (25, 32, 4)
     return [("immersion: kiosk soak (memory after N tour loops)", lambda: bench_soak(loops)),
             ("immersion: stereo vs mono frame", lambda: bench_stereo(frames, blocks))]

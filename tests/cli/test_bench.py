@@ -12,7 +12,7 @@ import pytest
 @pytest.fixture(scope="module")
 def quick_report() -> dict:
     r = subprocess.run([sys.executable, "-m", "twin3d", "bench", "--quick", "--json"],
-                       capture_output=True, text=True, timeout=900)
+                       capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
