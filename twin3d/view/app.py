@@ -148,9 +148,10 @@ class TwinApp:
         if self.plots is not None:
             self.plots.update(state)
         if self.trend is not None:
-            self.trend.show(state)
             if self.panels is not None and self.panels.menu.panel is not None:
                 self.trend.enabled = False  # an open tool panel takes the centre
+            else:
+                self.trend.show(state)
         self.frames += 1
 
     def step(self, n: int = 1) -> None:
