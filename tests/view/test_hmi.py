@@ -31,8 +31,11 @@ def _script() -> dict:
     from twin3d.view import widgets as W
     from twin3d.view.app import TwinApp
 
+    from twin3d.protocol.audit import AuditLog, read_audit
+
     scene = load_scene("three_storey")
-    feed = LiveFeed("sim", scene, user="tester")
+    audit_dir = tempfile.mkdtemp(prefix="twin3d-hmi-audit-")
+    feed = LiveFeed("sim", scene, user="tester", audit=AuditLog("twin", audit_dir))
     alarm = {"text": ALARM}  # the tracker's alarm, raised by hand: no damage to wait for
     state = feed.state
     feed.state = lambda: replace(state(), alarm=alarm["text"])
@@ -69,6 +72,7 @@ def _script() -> dict:
         banner.button.on_click()  # acknowledged by a click this time
         app.step(1)
         look("gone")
+        facts["acks"] = [r for r in read_audit(audit_dir)[0] if r["kind"] == "alarm_ack"]
 
         alarm["text"] = ALARM
         facts["sent"] = motor.set_speed(120)
@@ -122,6 +126,14 @@ def test_acknowledged_it_turns_quiet_and_leaves_when_it_clears(facts):
     c = facts["cleared_unacked"]
     assert c["enabled"] and "(cleared" in c["text"] and c["box"] == facts["WARN"]
     assert not facts["gone"]["enabled"]
+
+
+def test_each_acknowledgement_is_in_the_audit_log(facts):
+    """Who acknowledged which alarm, when it was raised, and whether it had cleared."""
+    acks = facts["acks"]
+    assert [(a["user"], a["alarm"], a["severity"], a["cleared"]) for a in acks] == [
+        ("tester", ALARM, "warning", False), ("tester", ALARM, "warning", True)]
+    assert acks[0]["raised_at"] == facts["raised_at"] and acks[1]["t"] >= acks[0]["t"]
 
 
 def test_an_estop_outranks_the_mode_alarm(facts):

@@ -24,6 +24,26 @@ def test_regions_lie_on_screen_and_never_overlap(aspect, kiosk):
     assert rs["trend"].overlaps(rs["panel"]) and screen.contains(rs["trend"])
 
 
+@pytest.mark.parametrize("aspect", [16 / 9, 4 / 3, 21 / 9])
+@pytest.mark.parametrize("view,clear_of", [
+    ("kiosk", ("header", "hud", "plots", "legend", "caption")),
+    ("operator", ("header", "banner", "hud", "plots", "motor", "tools", "legend", "log")),
+    ("still", ("header", "legend"))])
+@pytest.mark.parametrize("trend", [False, True])
+def test_the_rig_is_framed_where_no_panel_is(aspect, view, clear_of, trend):
+    """The stage the camera frames the rig in (framing.py) is on screen, clear of every panel
+    of its view, above the trend while it shows, and as large as that leaves it."""
+    rs = L.regions(aspect, view == "kiosk")
+    st = L.stage(aspect, view, trend)
+    screen = L.Rect(-aspect / 2, 0.5, aspect, 1.0)
+    assert screen.contains(st) and st.w > 0.3 and st.h > 0.3
+    for name in clear_of:
+        assert not st.overlaps(rs[name]), name
+    assert st.overlaps(rs["trend"]) != trend
+    if view == "still":  # a render has no side columns: the whole width
+        assert st.w == pytest.approx(aspect - 2 * L.MARGIN)
+
+
 def test_every_named_region_exists_in_its_view():
     assert {"header", "hud", "banner", "plots", "panel", "log", "legend", "tools", "motor",
             "trend"} <= set(L.regions(16 / 9, kiosk=False))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from twin3d.view import layout as L
@@ -40,8 +41,28 @@ def _kiosk(w: int, h: int, out_dir: str) -> dict:
         app.tour.next()
         app.step(24)  # far enough in for the plots and the caption to have content
         facts[name] = str(layout.write_report(Path(out_dir) / f"kiosk-{name}-{w}.json"))
+        facts[f"{name}_rig"], facts[f"{name}_stage"] = _rig_on_screen(app, w / h)
         app.screenshot(Path(out_dir) / f"kiosk-{name}-{w}.png")  # to look at by hand
     return facts
+
+
+def _rig_on_screen(app, aspect: float) -> tuple[list, list]:
+    """The rig outline's box as panda3d's own camera and lens project it (device coordinates:
+    x0, y0, x1, y1), and the stage it should fill."""
+    from panda3d.core import Point2, Point3
+    from ursina import application, scene
+
+    from twin3d.view import framing, layout
+
+    base = application.base
+    xy = []
+    for p in app.camera.corners:
+        q = Point2()
+        base.camLens.project(base.cam.get_relative_point(scene, Point3(*map(float, p))), q)
+        xy.append((q.x, q.y))
+    xy = np.array(xy)
+    box = [*xy.min(axis=0), *xy.max(axis=0)]
+    return [float(v) for v in box], list(framing.stage_ndc(layout.stage(aspect, "kiosk"), aspect))
 
 
 def _operator(w: int, h: int, out_dir: str) -> dict:
@@ -125,6 +146,25 @@ def test_kiosk_text_fits_and_reads(reports, size, situation):
     assert abs((x0 + x1) / 2 - data["window"][0] / 2) < 0.02 * data["window"][0]
     words = " ".join(e["text"] for e in data["elements"])
     assert "fps" not in words and "blocks" not in words and "source   model" not in words
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("situation", list(KIOSK_STEPS))
+def test_kiosk_rig_fills_the_free_part_of_the_screen(reports, size, situation):
+    """The camera frames the rig in the stage (clear of the header, plots and caption band),
+    as panda3d's lens projects it: inside, centred, and filling the stage on one side."""
+    facts = reports("kiosk", size)
+    x0, y0, x1, y1 = facts[f"{situation}_rig"]
+    s0, t0, s1, t1 = facts[f"{situation}_stage"]
+    slack = 0.06  # the magnified sway and the table's travel move the rig about its outline
+    assert s0 - slack <= x0 and x1 <= s1 + slack and t0 - slack <= y0 and y1 <= t1 + slack
+    assert max((x1 - x0) / (s1 - s0), (y1 - y0) / (t1 - t0)) > 0.8
+    assert abs((x0 + x1) - (s0 + s1)) / 2 < 0.08 and abs((y0 + y1) - (t0 + t1)) / 2 < 0.08
+    if situation == "mode":  # the mode's profile fills the plot column the live plots leave
+        data = _load(facts[situation])
+        plots = " ".join(e["text"] for e in data["elements"] if e["region"] == "plots")
+        assert "mode 1: sway of each floor" in plots and "spectrum" not in plots
 
 
 @pytest.mark.slow

@@ -153,16 +153,17 @@ def test_ghost_outlines_are_the_sharp_edges_only():
     assert np.isclose(length, 0.6 / 40).sum() == 4 * 40 and len(e) == 4 * 40 + 8
 
 
-def _render_cli(tmp_path, *args):
+def _render_cli(tmp_path, *args, report=None):
     import subprocess
     import sys
 
     from PIL import Image
 
     out = tmp_path / f"r{'_'.join(a.strip('-') for a in args) or 'plain'}.png"
+    extra = ["--layout-report", str(report)] if report else []
     r = subprocess.run([sys.executable, "-m", "twin3d", "render", "--out", str(out), "--size",
-                        "480x270", "--mode", "2", *args], capture_output=True, text=True,
-                       timeout=300)
+                        "480x270", "--mode", "2", *args, *extra], capture_output=True,
+                       text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     return np.asarray(Image.open(out).convert("RGB"), dtype=float)
 
@@ -171,7 +172,7 @@ def _render_cli(tmp_path, *args):
 def test_ghost_and_displacement_colour_options_change_the_picture(tmp_path):
     plain = _render_cli(tmp_path)
     ghost = _render_cli(tmp_path, "--ghost")
-    colour = _render_cli(tmp_path, "--colour", "displacement")
+    colour = _render_cli(tmp_path, "--colour", "displacement", report=tmp_path / "lay.json")
     # the ghost adds faint lines where the frame stood at rest: a few per cent of the pixels
     changed = np.abs(ghost - plain).sum(axis=2) > 30
     assert 0.002 < changed.mean() < 0.1
@@ -180,6 +181,12 @@ def test_ghost_and_displacement_colour_options_change_the_picture(tmp_path):
     # displacement colours the slabs too (drift colours only the legs): a wider change
     recoloured = np.abs(colour - plain).sum(axis=2) > 30
     assert recoloured.mean() > 0.01
+    # and the legend names the map the frame is drawn with, in its full scale
+    import json
+
+    legend = [e["text"] for e in json.loads((tmp_path / "lay.json").read_text())["elements"]
+              if e["region"] == "legend"]
+    assert "sway from the base (true, mm)" in legend and "9.0" in legend, legend
 
 
 def test_an_unknown_colour_map_is_a_usage_error(tmp_path):

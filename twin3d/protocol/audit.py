@@ -3,7 +3,8 @@
 One file, `audit.jsonl`, in the folder `$TWIN3D_AUDIT_DIR` (default
 `~/.local/share/twin3d/audit`). Each record is one JSON line with the wall time (`t`, s since the
 Unix epoch, and `time`, ISO 8601 UTC), who wrote it (`by`: rig or twin, host, pid), the user and
-the `kind` (command, ack, trip, bad_command, dry_run, start, stop). The rig process and any
+the `kind` (command, ack, trip, bad_command, dry_run, start, stop, alarm_ack: an operator
+acknowledged an alarm on the twin's banner). The rig process and any
 number of twins append to the same file: every line goes down in one `write` on an O_APPEND
 descriptor, so concurrent writers never interleave inside a line. Nothing is ever rewritten; a
 torn last line (a writer killed mid-write) is skipped by the reader and counted.

@@ -23,17 +23,18 @@ import trimesh
 
 from twin3d.scenefile.records import Geometry
 
-# Part colours (RGBA 0-255): brushed aluminium frame, darker clamps, steel table, motor black.
+# Part colours (RGBA 0-255): brushed aluminium frame, darker clamps, steel table, motor black
+# with its bare aluminium end bell, flange and foot (mount).
 # (how metallic and rough each kind is: view/materials.py)
 COLOURS = {
     "floor": (196, 202, 210, 255), "leg": (170, 176, 186, 255), "clamp": (120, 126, 136, 255),
     "foot": (150, 156, 166, 255), "table": (150, 158, 172, 255), "base": (96, 102, 114, 255),
-    "stator": (64, 70, 84, 255), "rotor": (200, 120, 40, 255), "shaft": (210, 210, 215, 255),
+    "stator": (40, 44, 54, 255), "mount": (178, 184, 194, 255), "rotor": (200, 120, 40, 255), "shaft": (210, 210, 215, 255),
     "crank": (180, 60, 50, 255), "rod": (220, 180, 60, 255), "rail": (185, 190, 198, 255),
     "carriage": (70, 110, 160, 255),
 }
 # Bumped when the generated parts change shape: the cached GLB of a geometry is then rebuilt
-MESH_VERSION = 2
+MESH_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -117,28 +118,30 @@ def _l_angle(leg: float, t: float, depth: float, outward: int) -> trimesh.Trimes
 
 
 def _cylinder_z(r: float, length: float, centre, sections: int = 48) -> trimesh.Trimesh:
-    """A cylinder along z (the motor's shaft axis) centred at `centre`."""
-    rot = trimesh.transformations.rotation_matrix(np.pi / 2, (1, 0, 0))
-    cyl = trimesh.creation.cylinder(radius=r, height=length, sections=sections, transform=rot)
+    """A cylinder along z (the motor's shaft axis) centred at `centre`: trimesh builds it
+    along z already (a quarter turn about x had stood the motor's can, the rotor and the crank
+    disc on end: the "hat with a brim")."""
+    cyl = trimesh.creation.cylinder(radius=r, height=length, sections=sections)
     cyl.apply_translation(centre)
     return cyl
 
 
-def _motor(mx: float, my: float, base_top: float) -> trimesh.Trimesh:
-    """The BLDC motor's fixed parts as one mesh: a finned can with an end cap, a square front
-    flange and a foot bracket down to the base plate."""
-    r, z0, z1 = 0.0435 / 2 + 0.012, -0.085, -0.035  # can radius, rear and front faces
-    pieces = [_cylinder_z(r, z1 - z0, (mx, my, (z0 + z1) / 2)),
-              _cylinder_z(r - 0.005, 0.006, (mx, my, z0 - 0.003))]  # end cap
-    for z in np.linspace(z0 + 0.008, z1 - 0.012, 6):  # cooling fins
-        pieces.append(_cylinder_z(r + 0.0035, 0.0025, (mx, my, z)))
+def _motor(mx: float, my: float, base_top: float) -> tuple[trimesh.Trimesh, trimesh.Trimesh]:
+    """The BLDC motor's fixed parts: (the black anodised can with its cooling fins, the bare
+    aluminium around it: the rear end bell, the square front flange and the foot bracket down
+    to the base plate). Two colours, as on a real motor: one dark can reads as a hat."""
+    r, z0, z1 = 0.0435 / 2 + 0.012, -0.115, -0.041  # can radius, rear and front faces
+    body = [_cylinder_z(r, z1 - z0, (mx, my, (z0 + z1) / 2))]
+    for z in np.linspace(z0 + 0.012, z1 - 0.012, 9):  # cooling fins
+        body.append(_cylinder_z(r + 0.003, 0.003, (mx, my, z)))
     side = 2 * r + 0.012
-    pieces.append(_box((side, side, 0.006), (mx, my, z1 - 0.003)))  # front flange
+    mount = [_cylinder_z(r - 0.002, 0.008, (mx, my, z0 - 0.004)),  # rear end bell
+             _box((side, side, 0.006), (mx, my, z1 + 0.003))]  # front flange
     foot = my - side / 2 - base_top  # from the flange's lower edge down to the base plate
     if foot > 0:
-        pieces.append(_box((side, foot, 0.006), (mx, base_top + foot / 2, z1 - 0.003)))
-    pieces.append(_box((side, 0.005, 0.05), (mx, base_top + 0.0025, z1 - 0.025)))
-    return trimesh.util.concatenate(pieces)
+        mount.append(_box((side, foot, 0.006), (mx, base_top + foot / 2, z1 + 0.003)))
+    mount.append(_box((side, 0.005, 0.05), (mx, base_top + 0.0025, z1 - 0.022)))
+    return trimesh.util.concatenate(body), trimesh.util.concatenate(mount)
 
 
 def _bolted(disc: trimesh.Trimesh, mx: float, my: float, z: float, r: float,
@@ -172,7 +175,9 @@ def exciter_parts(g: Geometry) -> list[Part]:
                               trimesh.util.concatenate([block, tab]), "table"))
     # motor beside the table along the sway axis, shaft along z
     mx, my = tx / 2 + 0.16, 0.02
-    parts.append(Part("stator", "stator", _motor(mx, my, base_top), "fixed"))
+    can, mount = _motor(mx, my, base_top)
+    parts.append(Part("stator", "stator", can, "fixed"))
+    parts.append(Part("mount", "mount", mount, "fixed"))
     hub = _cylinder_z(0.0435 / 2, 0.012, (mx, my, -0.028))
     parts.append(Part("rotor", "rotor", _bolted(hub, mx, my, -0.0215, 0.013), "rotor"))
     parts.append(Part("shaft", "shaft", _cylinder_z(0.004, 0.07, (mx, my, -0.01)), "rotor"))
@@ -212,7 +217,7 @@ def frame_parts(g: Geometry) -> list[Part]:
 
 _ROLES = {"floor": "structure", "leg": "structure", "clamp": "structure", "foot": "table",
           "table": "table", "rod": "table", "carriage": "table", "base": "fixed",
-          "rail": "fixed", "stator": "fixed", "rotor": "rotor", "shaft": "rotor",
+          "rail": "fixed", "stator": "fixed", "mount": "fixed", "rotor": "rotor", "shaft": "rotor",
           "crank": "rotor"}
 STRUCTURE_KINDS = ("floor", "leg", "clamp")
 
@@ -253,7 +258,7 @@ def generated_parts(g: Geometry, folder: Path | None = None, rig: bool = True) -
 
 
 _ORDER = {k: i for i, k in enumerate(("floor", "leg", "clamp", "foot", "table", "carriage",
-                                      "base", "rail", "stator", "rotor", "shaft", "crank",
+                                      "base", "rail", "stator", "mount", "rotor", "shaft", "crank",
                                       "rod"))}
 
 
@@ -293,7 +298,9 @@ def scene_parts(scene, folder: Path | None = None) -> tuple[list[Part], list[str
             problems.append(f"{scene.path}:meshes.{kind}.file: {e}; drawing the generated "
                             f"{kind} instead")
             continue
-        replaced = STRUCTURE_KINDS if kind == "structure" else (kind,)
+        # a user's motor is the whole motor: our flange and foot would float round it
+        replaced = STRUCTURE_KINDS if kind == "structure" else \
+            ("stator", "mount") if kind == "stator" else (kind,)
         parts = [p for p in parts if p.kind not in replaced]
         shown_as = "floor" if kind == "structure" else kind
         # structure vertices move with the height map, whatever mesh they come from

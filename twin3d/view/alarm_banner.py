@@ -45,12 +45,14 @@ class AlarmBanner(Entity):
                                text_scale=W.TEXT_S / W.TEXT_M)
         layout.register(self, "banner")
         self._shown = None
+        self._commander = None
         self.enabled = False
 
     def update_alarms(self, state, commander=None) -> None:
         """The alarms this frame's state (and the commander's lease) stand for: TwinApp calls
         it once a frame."""
         current = state_alarms(state.status, state.alarm, getattr(state, "history_warning", ""))
+        self._commander = commander  # its audit log records who acknowledged what
         if commander is not None:
             current.update(lease_alarms(commander.source.rig_state, commander.user,
                                         commander.operator,
@@ -61,6 +63,10 @@ class AlarmBanner(Entity):
     def acknowledge(self) -> bool:
         top = self.alarms.top()
         done = top is not None and self.alarms.acknowledge(top.key, self.clock())
+        audit = getattr(self._commander, "audit", None)
+        if done and audit is not None:  # an acknowledgement is an operator's act: audited
+            audit.write("alarm_ack", user=self._commander.user, alarm=top.text,
+                        severity=top.severity, raised_at=top.raised_at, cleared=not top.active)
         self._show()
         return done
 

@@ -51,18 +51,28 @@ class TwinApp:
         k = max(1.0, self.height / 0.6)
         self.view = RigView(parts, g, size_scale=k)
         LabFloor(y=-g.table_size_m[2] - 0.03 * k, size=4.0 * k, cell=_round_length(0.1 * k))
-        ScaleBar(_round_length(0.1 * k),
-                 Vec3(-0.05 * k, 0.005 * k, -g.table_size_m[0] / 2 - 0.04 * k), size_scale=k)
-        self.camera = OrbitCamera(Vec3(0.1 * k, self.height * 0.45, 0), 2.6 * self.height + 0.9 * k,
+        bar = ScaleBar(_round_length(0.1 * k),
+                       Vec3(-0.05 * k, 0.005 * k, -g.table_size_m[0] / 2 - 0.04 * k), size_scale=k)
+        sign_distance = 2.6 * self.height + 0.9 * k  # the camera distance the signs are sized at
+        self.camera = OrbitCamera(Vec3(0.1 * k, self.height * 0.45, 0), sign_distance,
                                   "iso", auto_orbit_deg_s=4.0 if auto_orbit else 0.0)
+        # the rig framed where the panels leave room (view/framing.py), not behind them
+        shown = "kiosk" if kiosk else "operator" if panels else "still"
+        self.camera.frame_points(np.vstack(list(self.view.base_vertices.values())),
+                                 lambda aspect: layout.stage(aspect, shown, self._trend_shown()))
+        # 3D signs (floor labels, the scale bar's length) keep their size on screen whatever
+        # distance the framing picks
+        self._signs = [(t, float(t.scale_x), sign_distance)
+                       for t in (*self.view.floor_labels, bar.text)]
         self.drift_limit = scene.data.limits.drift_limit_m
         self.hud = Hud(self.drift_limit, f"twin3d  |  {scene.data.description}", kiosk=kiosk,
                        input_line=None if scene.has_rig else _input_line(scene),
-                       operator=panels)
+                       operator=panels, n_storeys=g.n_storeys)
         self.magnifier = MotionScale(target_m=0.1 * self.height)
         self.caption = caption
         self.subtitle = ""
         self.plots = self._make_plots(speed_plot=not panels) if plots else None
+        self.mode_shape = self._make_mode_shape() if plots else None
         self.trend = self._make_trend() if plots else None
         self.panels = self._make_panels() if panels else None
         # the operator's alarm banner and command log (the kiosk has no one to acknowledge)
@@ -72,6 +82,13 @@ class TwinApp:
         self.state = None
         self.tour = None
         self._updater = Entity(update=self.frame)
+
+    def _trend_shown(self) -> bool:
+        """Whether the trend takes its strip of the screen: the feed's state carries one (the
+        widget's own `enabled` is True until its first frame)."""
+        state = getattr(self, "state", None)  # the camera asks before the first frame
+        return getattr(self, "trend", None) is not None and \
+            getattr(state, "trend", None) is not None
 
     # optional widgets (view/live_plots.py, view/panel_dock.py)
     def _make_plots(self, speed_plot: bool):
@@ -84,6 +101,11 @@ class TwinApp:
         for p in (plots.acc, plots.psd, plots.rpm):
             layout.register(p, "plots")
         return plots
+
+    def _make_mode_shape(self):
+        from twin3d.view.mode_shape_plot import ModeShapePlot
+
+        return ModeShapePlot(self.scene.data.geometry.n_storeys)
 
     def _make_trend(self):
         from twin3d.view.trend_plot import TrendPlot
@@ -110,6 +132,7 @@ class TwinApp:
         self.magnifier.reset()
         if self.plots is not None:
             self.plots.reset()
+            self.mode_shape.reset()
         if self.panels is not None:
             self.panels.set_feed(feed)
 
@@ -129,6 +152,9 @@ class TwinApp:
         q = self.magnifier.update(state.table_disp_m, u, time.dt)  # drawn, magnified
         mag = self.magnifier.factor
         drift = np.abs(storey_drift(u))
+        for sign, size, at in self._signs:
+            sign.scale = size * self.camera.distance / at
+        self.view.face_labels(camera_right())
         self.view.show(q, state.motor_angle_rad, q[0], drift / self.drift_limit,
                        damaged_storeys=tuple(r["storey"] for r in state.localisation),
                        magnification=mag, drift_limit_m=self.drift_limit)
@@ -147,6 +173,7 @@ class TwinApp:
             self.command_log.update_log(commander, wall)
         if self.plots is not None:
             self.plots.update(state)
+            self.mode_shape.update(state)
         if self.trend is not None:
             if self.panels is not None and self.panels.menu.panel is not None:
                 self.trend.enabled = False  # an open tool panel takes the centre
@@ -170,6 +197,12 @@ class TwinApp:
 
     def run(self) -> None:
         self.app.run()
+
+
+def camera_right():
+    from ursina import camera
+
+    return camera.right
 
 
 def _round_length(x: float) -> float:

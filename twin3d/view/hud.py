@@ -13,7 +13,8 @@ from ursina import Entity, Mesh, camera
 
 from twin3d.view import layout
 from twin3d.view import widgets as W
-from twin3d.view.colours import DRIFT_COLOURS, DRIFT_STOPS
+from twin3d.view.colours import (DISPLACEMENT_COLOURS, DISPLACEMENT_STOPS, DRIFT_COLOURS,
+                                 DRIFT_STOPS)
 
 STATUS_LINES = 7
 CAPTION = 1.4  # the header caption's text scale (38 px at 1080p)
@@ -24,7 +25,7 @@ PAD = 0.012
 
 class Hud:
     def __init__(self, drift_limit_m: float, title: str, kiosk: bool = False,
-                 input_line: str | None = None, operator: bool = True):
+                 input_line: str | None = None, operator: bool = True, n_storeys: int = 1):
         ui = camera.ui
         self.operator = operator
         self.caption = layout.place(W.label("", scale=CAPTION), "header", max_lines=2)
@@ -51,7 +52,7 @@ class Hud:
                 W.box(ui, (cap.x, cap.top), (cap.w, cap.h), W.PANEL, z=0.5), "caption")
             self.subtitle = layout.place(W.label("", scale=W.TEXT_L), "caption", origin_x=0,
                                          max_lines=CAPTION_LINES)
-        self.legend = DriftLegend(drift_limit_m, layout.region("legend"))
+        self.legend = DriftLegend(drift_limit_m, layout.region("legend"), n_storeys=n_storeys)
         self.title = title
         self.input_line = input_line  # a structure alone: its input instead of the motor
 
@@ -152,17 +153,25 @@ def _freqs(values) -> str:
 
 
 class DriftLegend:
-    """A horizontal colour bar for the inter-storey drift map, with its ticks in mm, filling
-    the width of `area` (a layout.Rect): title, bar, ticks from its top down."""
+    """A horizontal colour bar for the frame's colour map, with its ticks in mm, filling the
+    width of `area` (a layout.Rect): title, bar, ticks from its top down. The map is the one
+    the rig is drawn with (materials.LOOK.colour): each storey's drift against the limit, or
+    (`--colour displacement`) the sway from the base against n_storeys x the limit."""
 
-    def __init__(self, limit_m: float, area, height: float = 0.02):
+    def __init__(self, limit_m: float, area, height: float = 0.02, n_storeys: int = 1):
+        from twin3d.view.materials import LOOK
+
+        sway = LOOK.colour == "displacement"
+        stops, palette = (DISPLACEMENT_STOPS, DISPLACEMENT_COLOURS) if sway else \
+            (DRIFT_STOPS, DRIFT_COLOURS)
+        full = limit_m * (n_storeys if sway else 1)
         ui = camera.ui
         title_h = W.TEXT_S * W.Text.size
         x0, width = area.x + PAD, area.w - 2 * PAD
         y0 = area.top - title_h - 0.008 - height  # the bar's bottom edge
         n = 32
         r = np.linspace(0, 1, n + 1)
-        cols = np.stack([np.interp(r, DRIFT_STOPS, DRIFT_COLOURS[:, c]) for c in range(4)], -1)
+        cols = np.stack([np.interp(r, stops, palette[:, c]) for c in range(4)], -1)
         verts, colours, tris = [], [], []
         for i in range(n + 1):
             x = x0 + width * r[i]
@@ -174,10 +183,11 @@ class DriftLegend:
         self.root = layout.register(Entity(parent=ui), "legend")
         self.bar = Entity(parent=self.root, model=Mesh(vertices=verts, triangles=tris,
                                                        colors=colours))
-        self.title = W.label("storey drift (true, mm)", self.root, (x0, area.top), W.TEXT_S)
+        title = "sway from the base (true, mm)" if sway else "storey drift (true, mm)"
+        self.title = W.label(title, self.root, (x0, area.top), W.TEXT_S)
         self.ticks = []
         for frac in (0.0, 0.5, 1.0):
-            text = f"{1000 * limit_m * frac:.1f}" + (" limit" if frac == 1.0 else "")
+            text = f"{1000 * full * frac:.1f}" + (" limit" if frac == 1.0 and not sway else "")
             self.ticks.append(W.label(text, self.root, (x0 + width * frac, y0 - 0.006),
                                       W.TEXT_S, origin=(-0.5 if frac == 0 else
                                                         (0.5 if frac == 1 else 0), 0.5)))

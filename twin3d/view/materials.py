@@ -52,6 +52,7 @@ MATERIALS = {
     "rail": Material(1.0, 0.22, SWAY),  # hardened, ground linear rails
     "base": Material(0.0, 0.85),  # painted steel plate
     "stator": Material(0.55, 0.42),  # black anodised motor can
+    "mount": Material(0.9, 0.40),  # the motor's bare aluminium end bell, flange and foot
     "rotor": Material(0.7, 0.35),
     "shaft": Material(1.0, 0.18),
     "crank": Material(0.85, 0.32),

@@ -146,6 +146,7 @@ class LinePlot(Entity):
                         for _ in range(8)]
         self._tick_key = None
         self._legend: list = []
+        self._legend_key: list | None = None
         self._labels: tuple = ()
         self._marks: dict[str, dict] = {}
         self.xrange = (0.0, 1.0)
@@ -173,6 +174,12 @@ class LinePlot(Entity):
         return int(min(max((self.ax1 - self.ax0) * self._px_per_unit(), 32), 4096))
 
     # --- header: title, y label and legend, flowing in rows above the data ------------------
+    def set_title(self, title: str) -> None:
+        """A new title; the header reflows under it."""
+        if title != self.title.source_text:
+            self.title.text = title
+            self._layout_header()
+
     def set_labels(self, labels) -> None:
         """The series' legend entries (empty ones are left out)."""
         self._labels = tuple(str(s) for s in labels)[: self.n_series]
@@ -188,10 +195,16 @@ class LinePlot(Entity):
     def _layout_header(self) -> None:
         """Title first, then the y label and the legend entries, left to right in rows as wide
         as the plot; the data area starts below the last row."""
-        for t in self._legend:
-            destroy(t)
-        self._legend = []
         row_w = self.size[0] - 2 * PAD
+        entries = self._legend_entries()
+        if entries != self._legend_key:  # new entries: new labels (a title alone keeps them)
+            # (made anew on every reflow, each label left a prepared texture behind: +4 a loop
+            # of the kiosk tour, found by its soak test)
+            for t in self._legend:
+                destroy(t)
+            self._legend = [W.label(text, self, (0, 0), W.TEXT_S, colour, wrap_width=row_w,
+                                    max_lines=1) for text, colour in entries]
+            self._legend_key = entries
         hs, hm = text_h(W.TEXT_S), text_h(W.TEXT_M)
         self.title.wrap_width, self.title.max_lines = row_w, 1
         self.title.text = self.title.source_text
@@ -200,10 +213,7 @@ class LinePlot(Entity):
             self.ylabel.wrap_width, self.ylabel.max_lines = row_w, 1
             self.ylabel.text = self.ylabel.source_text
             items.append(self.ylabel)
-        for text, colour in self._legend_entries():
-            t = W.label(text, self, (0, 0), W.TEXT_S, colour, wrap_width=row_w, max_lines=1)
-            self._legend.append(t)
-            items.append(t)
+        items += self._legend
         gap = 1.2 * CHAR_W * hs
         places = flow([t.measure(t.text) for t in items], row_w, gap)
         row_h = [1.2 * (hm if t is self.title else hs) for t in items]

@@ -165,16 +165,29 @@ class RigView:
         fx, fz = g.floor_size_m[1], g.floor_size_m[0]
         k = self.size_scale
         for i, y in enumerate(floor_heights(g), 1):
-            t = Text(f"floor {i}", parent=scene, scale=0.9 * k, billboard=True, origin=(0, 0),
+            # right-aligned: a label that grows (app.py keeps signs a size on screen) grows
+            # away from the frame, never over its legs
+            t = Text(f"floor {i}", parent=scene, scale=0.9 * k, billboard=True, origin=(0.5, 0),
                      color=color.rgba(0.9, 0.93, 1.0, 1))
             t.setLightOff()  # labels are signs, not lit objects
             # Ursina's billboard=True pulls a text 1 m towards the eye (offset True == 1): in
             # stereo the labels then float far in front of the frame; a few cm keeps them
             # clear of the legs at the structure's own depth
             t.setBillboardPointEye(LABEL_PULL_M * k)
-            t.base_position = Vec3(-fx / 2 - 0.09 * k, y, -fz / 2)
+            t.base_position = Vec3(-fx / 2, y, -fz / 2)
             t.position = t.base_position
             self.floor_labels.append(t)
+        self.face_labels(Vec3(1, 0, 0))
+
+    def face_labels(self, right: Vec3) -> None:
+        """Put each floor label just left of its slab as the camera (screen right `right`)
+        sees it: at the slab corner furthest to the left, a margin beyond it."""
+        g, k = self.geometry, self.size_scale
+        fx, fz = g.floor_size_m[1], g.floor_size_m[0]
+        corners = [Vec3(sx * fx / 2, 0, sz * fz / 2) for sx in (-1, 1) for sz in (-1, 1)]
+        left = min(corners, key=lambda c: c.x * right.x + c.z * right.z)
+        for label in self.floor_labels:
+            label.base_position = Vec3(left.x, label.base_position.y, left.z) - right * 0.025 * k
 
     def show(self, q: np.ndarray, theta: float = 0.0, x_g: float = 0.0,
              drift_ratio: np.ndarray | None = None, damaged_storeys=(),
@@ -208,7 +221,7 @@ class RigView:
     def pose_rigid(self, q: np.ndarray, theta: float, x_g: float) -> None:
         """Floor labels, table group and rotor: moved as whole entities, no vertex writes."""
         for i, label in enumerate(self.floor_labels, 1):
-            label.x = label.base_position.x + float(q[i])
+            label.position = label.base_position + Vec3(float(q[i]), 0, 0)
         if "table" in self.entities:
             self.entities["table"].x = float(x_g)
         if "rotor" in self.entities:

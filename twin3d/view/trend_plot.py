@@ -18,8 +18,11 @@ from twin3d.view.plot_drawing import PAD, LinePlot
 
 MODE_COLOURS = ((0.35, 0.75, 1.0, 1.0), (1.0, 0.72, 0.2, 1.0), (0.75, 0.55, 1.0, 1.0),
                 (0.5, 0.95, 0.6, 1.0))
-MARKS = {"calibration": color.rgba(0.3, 1.0, 0.45, 0.9), "raised": color.rgba(1.0, 0.3, 0.25, 0.9),
+# events as vertical lines, named in the legend while one is in view; none in a mode's colour
+# (calibrations were drawn green beside mode 4's green and read as its data)
+MARKS = {"calibration": color.rgba(0.95, 0.95, 1.0, 0.75), "raised": color.rgba(1.0, 0.3, 0.25, 0.9),
          "cleared": color.rgba(0.7, 0.72, 0.78, 0.6)}
+MARK_LABELS = {"calibration": "| calibrated", "raised": "| alarm", "cleared": "| cleared"}
 
 
 def departures_percent(hz: np.ndarray, model_hz) -> tuple[list[np.ndarray], list[float]]:
@@ -61,6 +64,11 @@ class TrendPlot(LinePlot):
                               origin=(-0.5, -0.5))
         self._key = None
         self.n_marks = 0  # drawn by the last update (tests)
+        self._marks_in_view: tuple = ()
+
+    def _legend_entries(self) -> list[tuple[str, object]]:
+        return super()._legend_entries() + [(MARK_LABELS[k], MARKS[k])
+                                            for k in getattr(self, "_marks_in_view", ())]
 
     def show(self, state) -> None:
         trend = getattr(state, "trend", None)
@@ -78,8 +86,7 @@ class TrendPlot(LinePlot):
         self._key = key
         span_u = span_s / unit_s
         title = f"trend, last {span_u:g} {'h' if unit == 'hours' else 'min'}"
-        if self.title.text != title:
-            self.title.text = title
+        self.set_title(title)
         if self.xlabel.source_text != f"{unit} before now":
             self.xlabel.text = f"{unit} before now"
         if self.status.source_text != trend.status:  # elided to the room the x label leaves
@@ -104,6 +111,7 @@ class TrendPlot(LinePlot):
 
     def _draw_trend_marks(self, trend, span_u: float, unit_s: float) -> None:
         self.n_marks = 0
+        in_view = []
         for kind, buf in self._marks_drawn.items():
             ts = np.array([t for t, k, _ in trend.marks if k == kind], dtype=float)
             xs = self._map((ts - trend.now) / unit_s, -span_u, 0.0, self.ax0, self.ax1)
@@ -113,3 +121,8 @@ class TrendPlot(LinePlot):
             v[0::2, 1], v[1::2, 1] = self.ay0, self.ay1
             buf.write(v, np.arange(2 * xs.size))
             self.n_marks += int(xs.size)
+            if xs.size:
+                in_view.append(kind)
+        if tuple(in_view) != self._marks_in_view:
+            self._marks_in_view = tuple(in_view)
+            self._layout_header()
