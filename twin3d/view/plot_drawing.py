@@ -12,6 +12,8 @@ Needs a started Ursina app (twin3d.view.engine.start).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from panda3d.core import (Geom, GeomEnums, GeomLines, GeomNode, GeomTriangles, GeomVertexData,
                           GeomVertexFormat, NodePath)
@@ -503,8 +505,14 @@ def plot_from_spec(spec, parent=None, position=(-0.5, 0.4), size=(0.8, 0.4),
     if kind == "line" and not _monotonic(x):
         kind = "curve"
     n = max(1, min(len(ys), 4))
+    # "frequency (Hz)": the unit on the last x tick ("100 Hz") and the row under the ticks
+    # goes to the data, which a panel's plot is short of
+    xlabel, xunit = spec.xlabel or "", ""
+    m = re.fullmatch(r"\s*[^()]*\(([^()]{1,8})\)\s*", xlabel)
+    if m:
+        xlabel, xunit = "", m.group(1)
     p = LinePlot(parent=parent, position=position, size=size, title=spec.title,
-                 xlabel=spec.xlabel, ylabel=spec.ylabel, n_series=n, labels=spec.labels,
+                 xlabel=xlabel, xunit=xunit, ylabel=spec.ylabel, n_series=n, labels=spec.labels,
                  kind=kind, logx=bool(spec.logx), logy=logy, equal_aspect=nyquist,
                  region=region)
     if nyquist:
