@@ -103,7 +103,10 @@ def test_the_trend_shows_the_last_hours_read_back_with_its_marks(facts):
     assert lo < -2.0 < -1.5 < hi and hi < 3  # the -2 % step is on the axis, not lost in it
     assert facts["xrange"] == [-6.0, 0.0]
     assert "6 h" in facts["title"] and facts["status"].startswith("history")
-    assert facts["labels"][0].startswith("\u2014 f1")
+    modes = [t for t in facts["labels"] if t.startswith("\u2014 ")]
+    assert modes[0].startswith("\u2014 f1") and len(modes) == 4
+    # the marks in view are named in the legend (calibrations were read as mode 4's data)
+    assert {"| calibrated", "| alarm", "| cleared"} <= set(facts["labels"])
 
 
 @pytest.mark.slow
