@@ -42,6 +42,10 @@ def test_the_rig_is_framed_where_no_panel_is(aspect, view, clear_of, trend):
     assert st.overlaps(rs["trend"]) != trend
     if view == "still":  # a render has no side columns: the whole width
         assert st.w == pytest.approx(aspect - 2 * L.MARGIN)
+    if view == "kiosk":  # the QR badge, when shown, is left of the stage
+        with_badge = L.stage(aspect, view, trend, badge=True)
+        assert not with_badge.overlaps(rs["badge"]) and st.overlaps(rs["badge"])
+        assert with_badge.right == pytest.approx(st.right)
 
 
 def test_every_named_region_exists_in_its_view():

@@ -59,7 +59,8 @@ class TwinApp:
         # the rig framed where the panels leave room (view/framing.py), not behind them
         shown = "kiosk" if kiosk else "operator" if panels else "still"
         self.camera.frame_points(np.vstack(list(self.view.base_vertices.values())),
-                                 lambda aspect: layout.stage(aspect, shown, self._trend_shown()))
+                                 lambda aspect: layout.stage(aspect, shown, self._trend_shown(),
+                                                             self._badge_shown()))
         # 3D signs (floor labels, the scale bar's length) keep their size on screen whatever
         # distance the framing picks
         self._signs = [(t, float(t.scale_x), sign_distance)
@@ -89,6 +90,9 @@ class TwinApp:
         state = getattr(self, "state", None)  # the camera asks before the first frame
         return getattr(self, "trend", None) is not None and \
             getattr(state, "trend", None) is not None
+
+    def _badge_shown(self) -> bool:
+        return getattr(getattr(self, "tour", None), "qr_badge", None) is not None
 
     # optional widgets (view/live_plots.py, view/panel_dock.py)
     def _make_plots(self, speed_plot: bool):

@@ -162,15 +162,19 @@ def regions(aspect: float, kiosk: bool = False) -> dict[str, Rect]:
     return out
 
 
-def stage(aspect: float, view: str = "operator", trend: bool = False) -> Rect:
+def stage(aspect: float, view: str = "operator", trend: bool = False,
+          badge: bool = False) -> Rect:
     """Where the rig is framed (view/framing.py), by view: "kiosk", clear of the header and
     the right column, above the caption band; "operator", between the side columns, above
     the log; "still" (a render: no panels), the window below the header, above the legend;
-    and above the trend while it is shown. Not a text region: an open tool panel covers it."""
+    and above the trend while it is shown; right of the kiosk's QR badge while it is shown.
+    Not a text region: an open tool panel covers it."""
     rs = regions(aspect, view == "kiosk")
     top = rs["header"].bottom - GAP
     if view == "kiosk":
         left, right, bottom = -aspect / 2 + MARGIN, rs["plots"].left - GAP, rs["caption"].top + GAP
+        if badge:
+            left = rs["badge"].right + GAP
     elif view == "operator":
         top = rs["banner"].bottom - GAP
         left, right, bottom = rs["panel"].left, rs["panel"].right, rs["log"].top + GAP
