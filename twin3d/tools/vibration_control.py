@@ -244,7 +244,7 @@ def plots(r: Result) -> list[Plot]:
                 xlabel="frequency (Hz)", ylabel="kinetic energy (dB re 1 J/N^2)", logx=True)]
     if r.nyquist.size:
         out.append(Plot("Nyquist: open loop (critical point -1)", r.nyquist.real,
-                        (r.nyquist.imag,), ("L(jw)",), xlabel="Re L", ylabel="Im L",
+                        (r.nyquist.imag,), ("L(jw)",), xlabel="real part (Re L)", ylabel="Im L",
                         kind="nyquist"))
         out.append(Plot("coil current per unit force", r.frequency_hz, (r.current_a_per_n,),
                         ("|i|",), xlabel="frequency (Hz)", ylabel="current (A/N)", logx=True,
