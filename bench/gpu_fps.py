@@ -11,17 +11,12 @@ from __future__ import annotations
 
 from twin3d.bench import figure, scene_child
 
-SOFTWARE = ("llvmpipe", "softpipe", "swrast", "software")
-
 
 def _child_renderer() -> dict:
-    from ursina import application
-
     from twin3d.view import engine
 
     engine.start("offscreen", (64, 64))
-    gsg = application.base.win.get_gsg()
-    return {"renderer": f"{gsg.get_driver_vendor()} {gsg.get_driver_renderer()}".strip()}
+    return {"renderer": engine.renderer(), "software": engine.software_gl()}
 
 
 def _child(w: int, h: int, warmup: int, frames: int) -> dict:
@@ -48,8 +43,9 @@ def _child(w: int, h: int, warmup: int, frames: int) -> dict:
 
 
 def bench_gpu(warmup: int, frames: int) -> list[dict]:
-    renderer = scene_child(__name__, "_child_renderer()", "GL renderer")["renderer"]
-    if any(s in renderer.lower() for s in SOFTWARE):
+    gl = scene_child(__name__, "_child_renderer()", "GL renderer")
+    renderer = gl["renderer"]
+    if gl["software"]:
         print(f"  gpu fps: not measured, the GL renderer is software ({renderer})")
         return []
     out = []

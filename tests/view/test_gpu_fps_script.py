@@ -10,11 +10,12 @@ pytestmark = pytest.mark.slow  # two Ursina subprocesses
 
 
 def test_on_software_gl_the_step_measures_nothing_and_says_why(capsys):
-    from twin3d.bench.gpu_fps import SOFTWARE, bench_gpu
+    from twin3d.bench.gpu_fps import bench_gpu
+    from twin3d.view.engine import SOFTWARE_GL
 
     assert bench_gpu(1, 2) == []
     said = capsys.readouterr().out
-    assert "not measured" in said and any(s in said.lower() for s in SOFTWARE)
+    assert "not measured" in said and any(s in said.lower() for s in SOFTWARE_GL)
 
 
 def test_its_measuring_child_times_mono_and_stereo_frames():

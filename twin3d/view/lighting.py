@@ -30,11 +30,11 @@ from ursina import Shader, Vec2, Vec3, Vec4
 from twin3d.view.engine import BACKGROUND
 
 SHADOW_MAP_PX = 2048
-# The shadow pass runs on every SHADOW_EVERY-th frame; between, the map of the frame before is
-# sampled (a sway of a frame ago: not visible). On llvmpipe the pass (its 2048^2 clear and the
-# rig drawn again) was a third of the shaded frame: 1.5-1.55x the classic look with it every
-# frame, about 1.2x every other frame (bench --only look, frames read back).
-SHADOW_EVERY = 2
+# On software GL (llvmpipe) the shadow pass (its 2048^2 clear and the rig drawn again) is a
+# third of the shaded frame: 1.5-1.6x the classic look with it every frame. There it runs on
+# every SHADOW_EVERY_SOFTWARE-th frame, and the frames between sample the last map (a sway up
+# to two frames old); on a GPU it costs little and runs every frame.
+SHADOW_EVERY_SOFTWARE = 3
 
 _VERTEX = """
 #version 150
@@ -265,6 +265,7 @@ class Sun:
         self.node.look_at(direction)  # Ursina 7's axes are panda's node axes (y up)
         scene.set_light(self.node)
         self.frames = 0
+        self.every = 1  # frames per shadow pass, set with the buffer (software GL: fewer)
         self._buffer = None
         from ursina import application
 
@@ -272,15 +273,18 @@ class Sun:
         self._task = application.base.taskMgr.add(self._pace, "twin3d_shadow_pace", sort=40)
 
     def _pace(self, task):
-        """Turn the shadow buffer on for one frame in SHADOW_EVERY (made on the first frame
-        drawn, so looked up until it is there)."""
+        """Turn the shadow buffer on for one frame in `every` (made on the first frame drawn,
+        so looked up until it is there)."""
         if self._buffer is None:
             from ursina import application
 
+            from twin3d.view import engine
+
             win = application.base.win
             self._buffer = self.light.get_shadow_buffer(win.get_gsg()) if win else None
+            self.every = SHADOW_EVERY_SOFTWARE if engine.software_gl() else 1
         if self._buffer is not None:
-            self._buffer.set_active(self.frames % SHADOW_EVERY == 0)
+            self._buffer.set_active(self.frames % self.every == 0)
         self.frames += 1
         return task.cont
 
