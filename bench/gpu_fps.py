@@ -9,6 +9,8 @@ inside the time (bench/look.py)."""
 
 from __future__ import annotations
 
+import sys
+
 from twin3d.bench import figure, scene_child
 
 
@@ -46,7 +48,9 @@ def bench_gpu(warmup: int, frames: int) -> list[dict]:
     gl = scene_child(__name__, "_child_renderer()", "GL renderer")
     renderer = gl["renderer"]
     if gl["software"]:
-        print(f"  gpu fps: not measured, the GL renderer is software ({renderer})")
+        # stderr: with --json, stdout holds exactly one JSON object
+        print(f"  gpu fps: not measured, the GL renderer is software ({renderer})",
+              file=sys.stderr)
         return []
     out = []
     for (w, h), goal_fps in (((1920, 1080), 60.0), ((3840, 2160), 30.0)):
