@@ -65,9 +65,12 @@ def kiosk_app(size: tuple[int, int], step_s: float | None = None):
     return app
 
 
-def soak(loops: int, frames_per_step: int = 4, size: tuple[int, int] = (320, 180)) -> dict:
+def soak(loops: int, frames_per_step: int = 6, size: tuple[int, int] = (320, 180)) -> dict:
     """The accelerated tour looped `loops` times; resources() after each whole loop (the
-    tour back at its first step), and the frames per loop."""
+    tour back at its first step), and the frames per loop. 6 frames a step, 30 a loop: a
+    multiple of the shadow pass's period (every 3rd frame on software GL, view/lighting.py),
+    so every loop ends at the same point of it (the prepared buffers differ by a few between
+    a frame with the pass and one without)."""
     # the offscreen clock advances 1/60 s a frame; half a frame short of n frames, so that
     # the summed time crosses the step's end on its n-th frame whatever the rounding
     app = kiosk_app(size, (frames_per_step - 0.5) / 60)

@@ -1,4 +1,4 @@
-"""A day on a big screen, accelerated: the kiosk tour (every step shortened to 4 frames, so the
+"""A day on a big screen, accelerated: the kiosk tour (every step shortened to 6 frames, so the
 feeds, captions and camera presets swap 5 times a loop) looped offscreen; after every loop the
 tour is back at its first step, and nothing may grow from loop to loop: entities, panda3d
 nodes, textures, vertex buffers, Python objects, the Python/numpy heap (tracemalloc).

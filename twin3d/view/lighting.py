@@ -283,6 +283,7 @@ class Sun:
             win = application.base.win
             self._buffer = self.light.get_shadow_buffer(win.get_gsg()) if win else None
             self.every = SHADOW_EVERY_SOFTWARE if engine.software_gl() else 1
+            self.frames = 0  # the map is drawn on the frame its buffer is found, then every'th
         if self._buffer is not None:
             self._buffer.set_active(self.frames % self.every == 0)
         self.frames += 1
