@@ -141,7 +141,7 @@ class TwinApp:
             self.panels.set_feed(feed)
 
     def frame(self) -> None:
-        from ursina import time
+        from ursina import camera, time
 
         if self.tour is not None:
             self.tour.advance(time.dt)
@@ -158,7 +158,7 @@ class TwinApp:
         drift = np.abs(storey_drift(u))
         for sign, size, at in self._signs:
             sign.scale = size * self.camera.distance / at
-        self.view.face_labels(camera_right())
+        self.view.face_labels(camera.right)
         self.view.show(q, state.motor_angle_rad, q[0], drift / self.drift_limit,
                        damaged_storeys=tuple(r["storey"] for r in state.localisation),
                        magnification=mag, drift_limit_m=self.drift_limit)
@@ -201,12 +201,6 @@ class TwinApp:
 
     def run(self) -> None:
         self.app.run()
-
-
-def camera_right():
-    from ursina import camera
-
-    return camera.right
 
 
 def _round_length(x: float) -> float:

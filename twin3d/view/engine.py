@@ -89,11 +89,8 @@ OFFSCREEN_SYNC_EVERY = 2
 
 
 def _bound_the_frame_queue(app) -> None:
-    frames = {"n": 0}
-
     def sync(task):
-        frames["n"] += 1
-        if frames["n"] % OFFSCREEN_SYNC_EVERY == 0 and app.win is not None:
+        if task.frame % OFFSCREEN_SYNC_EVERY == OFFSCREEN_SYNC_EVERY - 1 and app.win is not None:
             app.win.get_screenshot()  # waits until the frame is rendered
         return task.cont
 

@@ -40,14 +40,21 @@ def view_axes(yaw_deg: float, pitch_deg: float) -> tuple[np.ndarray, np.ndarray,
     return r, np.cross(f, r), f
 
 
+def _camera_coords(points, centre, yaw_deg: float, pitch_deg: float):
+    """Each point's offset from the centre along the camera's right, up and forward axes:
+    they do not depend on the distance, so a fit computes them once."""
+    r, u, f = view_axes(yaw_deg, pitch_deg)
+    v = np.asarray(points, dtype=float) - np.asarray(centre, dtype=float)
+    return v @ r, v @ u, v @ f
+
+
 def project(points: np.ndarray, centre, yaw_deg: float, pitch_deg: float, distance: float,
             hfov_deg: float, aspect: float) -> np.ndarray:
     """Normalised device coordinates (n, 2) of points seen from the orbit camera (no offset)."""
-    r, u, f = view_axes(yaw_deg, pitch_deg)
-    v = np.asarray(points, dtype=float) - np.asarray(centre, dtype=float)
-    z = distance + v @ f
+    a, b, c = _camera_coords(points, centre, yaw_deg, pitch_deg)
     tx = math.tan(math.radians(hfov_deg) / 2)
-    return np.column_stack([(v @ r) / (z * tx), (v @ u) / (z * tx / aspect)])
+    z = distance + c
+    return np.column_stack([a / (z * tx), b / (z * tx / aspect)])
 
 
 def fit(corners: np.ndarray, yaw_deg: float, pitch_deg: float, hfov_deg: float, aspect: float,
@@ -61,22 +68,27 @@ def fit(corners: np.ndarray, yaw_deg: float, pitch_deg: float, hfov_deg: float, 
     radius = float(np.linalg.norm(corners - centre, axis=1).max()) or 1.0
     x0, y0, x1, y1 = stage
     sw, sh = max(x1 - x0, 1e-6), max(y1 - y0, 1e-6)
+    a, b, c = _camera_coords(corners, centre, yaw_deg, pitch_deg)
+    tx = math.tan(math.radians(hfov_deg) / 2)
+    sx, sy = 1.0 / tx, aspect / tx  # device units per unit of a / z and of b / z
+
+    def projected(d: float) -> tuple[np.ndarray, np.ndarray]:
+        return sx * a / (d + c), sy * b / (d + c)
 
     def excess(d: float) -> float:  # > 0: the projection is larger than the target
-        p = project(corners, centre, yaw_deg, pitch_deg, d, hfov_deg, aspect)
-        ext = p.max(axis=0) - p.min(axis=0)
-        return max(ext[0] / sw, ext[1] / sh) - fill
+        x, y = projected(d)
+        return max((x.max() - x.min()) / sw, (y.max() - y.min()) / sh) - fill
 
     lo, hi = 1.001 * radius, 200.0 * radius  # in front of every corner .. far away
     if excess(lo) <= 0:
         hi = lo
-    for _ in range(48):  # the projection shrinks monotonically with the distance
-        mid = 0.5 * (lo + hi)
-        lo, hi = (lo, mid) if excess(mid) <= 0 else (mid, hi)
-    d = hi
-    p = project(corners, centre, yaw_deg, pitch_deg, d, hfov_deg, aspect)
-    mid_p = 0.5 * (p.max(axis=0) + p.min(axis=0))
-    return d, np.array([0.5 * (x0 + x1), 0.5 * (y0 + y1)]) - mid_p
+    else:
+        for _ in range(48):  # the projection shrinks monotonically with the distance
+            mid = 0.5 * (lo + hi)
+            lo, hi = (lo, mid) if excess(mid) <= 0 else (mid, hi)
+    x, y = projected(hi)
+    mid_p = np.array([0.5 * (x.max() + x.min()), 0.5 * (y.max() + y.min())])
+    return hi, np.array([0.5 * (x0 + x1), 0.5 * (y0 + y1)]) - mid_p
 
 
 def stage_ndc(rect, aspect: float) -> tuple[float, float, float, float]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from twin3d.view import layout
-from twin3d.view import widgets as W
 from twin3d.view.plot_drawing import LinePlot
 
 REGION = "plots"

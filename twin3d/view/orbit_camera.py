@@ -9,8 +9,6 @@ distance, and the fit glides (a 0.5 s time constant) when the stage changes."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from ursina import Entity, Vec3, camera, held_keys, mouse, time, window
 
@@ -32,9 +30,10 @@ class OrbitCamera(Entity):
         self._default_auto = auto_orbit_deg_s or 4.0
         self.fov = fov
         camera.fov = fov
-        self.corners = None  # frame_box: the rig's box, its stage and the fit so far
+        self.corners = None  # frame_points: the rig's hull, its stage and the fit so far
         self.zoom = 1.0
         self._fit = None
+        self._wanted = (None, None)  # (inputs, fit) of the last framing.fit: still camera, no refit
         self.apply()
 
     def frame_points(self, points, stage) -> None:
@@ -54,8 +53,11 @@ class OrbitCamera(Entity):
 
     def _frame(self) -> None:
         aspect = float(window.aspect_ratio or 16 / 9)
-        d, shift = framing.fit(self.corners, self.yaw, self.pitch, self.fov, aspect,
-                               framing.stage_ndc(self.stage(aspect), aspect))
+        inputs = (self.yaw, self.pitch, aspect, framing.stage_ndc(self.stage(aspect), aspect))
+        if inputs != self._wanted[0]:
+            self._wanted = (inputs, framing.fit(self.corners, self.yaw, self.pitch, self.fov,
+                                                aspect, inputs[3]))
+        d, shift = self._wanted[1]
         if self._fit is None:
             self._fit = (d, shift)
         else:
@@ -72,9 +74,8 @@ class OrbitCamera(Entity):
     def apply(self) -> None:
         if self.corners is not None:
             self._frame()
-        y, p = math.radians(self.yaw), math.radians(self.pitch)
-        offset = Vec3(math.sin(y) * math.cos(p), math.sin(p), -math.cos(y) * math.cos(p))
-        camera.position = self.target + offset * self.distance
+        forward = framing.view_axes(self.yaw, self.pitch)[2]
+        camera.position = self.target - Vec3(*forward) * self.distance
         camera.look_at(self.target, up=Vec3(0, 1, 0))  # Ursina's default up is the camera's own: it drifts into roll
 
     def update(self) -> None:
