@@ -79,6 +79,6 @@ def bench_look(warmup: int, frames: int, rounds: int) -> list[dict]:
 
 
 def steps(quick: bool) -> list:
-    warmup, frames, rounds = (6, 24, 1) if quick else (30, 60, 2)
+    warmup, frames, rounds = (6, 24, 1) if quick else (30, 60, 3)
     return [("look: whole frame 1920x1080, kiosk and operator, shaded vs classic",
              lambda: bench_look(warmup, frames, rounds))]

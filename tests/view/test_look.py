@@ -73,6 +73,15 @@ def _shots(out_dir: str) -> dict:
     app.step(3)
     out = Path(out_dir)
     app.screenshot(out / "shadows.png")
+    # the floor shaded per pixel by the rig's shader: the reference for its per-vertex lighting
+    from twin3d.view.lighting import pbr_shader
+
+    floor = app.floor.floor
+    fade = floor.get_shader_input("fade_range")
+    floor.shader = pbr_shader
+    floor.set_shader_input("fade_range", fade)
+    app.step(2)
+    app.screenshot(out / "floor_per_pixel.png")
     for e in app.view.entities.values():
         e.set_shader_input("use_shadows", 0.0)
     app.step(2)
@@ -96,11 +105,11 @@ def shots(tmp_path_factory, run_scene_script):
     out = tmp_path_factory.mktemp("look")
     facts = run_scene_script(__file__, out, func="_shots")
     load = lambda name: np.asarray(Image.open(out / name).convert("RGB"), dtype=float)  # noqa: E731
-    return facts, load("shadows.png"), load("no_shadows.png")
+    return facts, load("shadows.png"), load("no_shadows.png"), load("floor_per_pixel.png")
 
 
 def test_render_lights_the_slab_top_and_the_floor(shots):
-    facts, img, _ = shots
+    facts, img, _, _ = shots
     assert facts["look"] == "pbr"
     # the shadow map is fitted to the rig (under a mm per texel), not to the 4 m floor
     # (Ursina's refit: 4 m / 1024 = 3.9 mm, the acne behind the leg striping)
@@ -118,7 +127,7 @@ def test_render_lights_the_slab_top_and_the_floor(shots):
 
 
 def test_render_casts_soft_shadows(shots):
-    _, lit, flat = shots
+    _, lit, flat, _ = shots
     diff = flat.mean(axis=2) - lit.mean(axis=2)
     shadowed = diff > 12
     assert 0.005 < shadowed.mean() < 0.4  # shadows fall somewhere, not everywhere
@@ -238,3 +247,15 @@ def test_the_kiosk_earthquake_visibly_bends_the_frame():
         bend.append(abs(q[-1] - q[0]))
     assert np.median(bend) > 0.01 * height  # 6 mm and more on a 0.6 m frame
     assert max(bend) <= 0.1 * height * 1.01  # and never beyond the target: on screen
+
+
+def test_the_floor_lit_per_vertex_looks_as_lit_per_pixel(shots):
+    """The floor is lit per vertex of its grid and only shadowed and faded per pixel
+    (view/lighting.py): the render matches the floor shaded per pixel by the rig's own shader,
+    shadows included, within a few of 255 levels."""
+    _, per_vertex, _, per_pixel = shots
+    diff = np.abs(per_vertex - per_pixel).max(axis=2)
+    floor = per_pixel[250:290, 20:80]
+    assert floor.mean() > per_pixel[3, 320].mean() + 25  # the compared floor is lit
+    assert diff.max() <= 6, diff.max()
+    assert (diff > 2).mean() < 0.01

@@ -17,10 +17,12 @@ This shader (GLSL 150, runs on llvmpipe and any GL 3.2 GPU):
 - ambient: a lab-like environment (dark floor, grey walls, ceiling with light strips) for
   reflections, blurred by roughness, and a sky/ground hemisphere for diffuse;
 - soft shadows: 4 taps of a disc rotated per pixel (PCF) on a 2048^2 map fitted to the rig
-  (12 taps looked the same at 1080p and cost the frame 1.8-2.2x the classic look on llvmpipe
-  against 1.45-1.5x with 4), with a normal-offset
-  bias (no acne on thin legs or grazing slab edges);
-- ACES tone mapping, and the floor fading into the background away from the rig.
+  (12 taps looked the same at 1080p and cost the frame 1.8-2.2x the classic look on llvmpipe,
+  4 taps 1.45-1.5x, both with the floor lit per pixel), with a normal-offset bias (no acne on
+  thin legs or grazing slab edges);
+- ACES tone mapping, and the floor fading into the background away from the rig;
+- the floor lit per vertex (flat and rough: its light changes slowly across it), per pixel
+  only its shadow and fade (renders within 4 of 255 levels of lighting it per pixel).
 """
 
 from __future__ import annotations
@@ -30,77 +32,106 @@ from ursina import Shader, Vec2, Vec3, Vec4
 from twin3d.view.engine import BACKGROUND
 
 SHADOW_MAP_PX = 2048
-# On software GL (llvmpipe) the shadow pass (its 2048^2 clear and the rig drawn again) is a
-# third of the shaded frame: 1.5-1.6x the classic look with it every frame. There it runs on
-# every SHADOW_EVERY_SOFTWARE-th frame, and the frames between sample the last map (a sway up
-# to two frames old); on a GPU it costs little and runs every frame.
+# On software GL (llvmpipe) the shadow pass (its 2048^2 clear and the rig drawn again) costs the
+# kiosk frame ~10 %: there it runs on every SHADOW_EVERY_SOFTWARE-th frame, and the frames
+# between sample the last map (a sway up to two frames old). Kiosk frames, shaded look against
+# classic: every frame 1.27x, every 2nd and 3rd 1.15x, but in the operator view every 2nd was
+# the slower of the two (1.35-1.53x against 1.26-1.35x). On a GPU it runs every frame.
 SHADOW_EVERY_SOFTWARE = 3
 
-_VERTEX = """
-#version 150
-uniform mat4 p3d_ModelViewProjectionMatrix;
-uniform mat4 p3d_ModelViewMatrix;
-uniform mat3 p3d_NormalMatrix;
+_LIGHT = """
 uniform struct { vec4 position; vec3 color; sampler2DShadow shadowMap; mat4 shadowViewMatrix; }
     p3d_LightSource[1];
-uniform float normal_offset;  // shadow normal-offset bias, view units (m)
+"""
 
-in vec4 vertex;
-in vec3 normal;
-in vec4 p3d_Color;
-in vec2 p3d_MultiTexCoord0;
+# The surface's response to the sun and the lab around it, in one place for both ways of
+# shading: per pixel on the rig, per vertex on the floor (_FLOOR below).
+_SHADING = """
+uniform mat4 p3d_ViewMatrix;
+uniform float exposure;
+const float PI = 3.14159265;
 
-out vec3 vpos;
-out vec3 vnorm;
-out vec3 vbrush;
-out vec4 vcolor;
-out vec2 vmat;
-out float vaxis;
-out vec4 shadow_coord;
-out vec3 vmodel;
+vec3 environment(vec3 r, vec3 up, vec3 east, float rough) {
+    // a lab: dark floor, grey walls, bright ceiling with rows of light strips; rough surfaces
+    // see it blurred (the strips fade into the ceiling's mean)
+    float h = dot(r, up);
+    vec3 floor_c = vec3(0.09, 0.09, 0.095), wall = vec3(0.34, 0.35, 0.37);
+    vec3 ceiling = vec3(0.62, 0.63, 0.66);
+    float blur = 0.15 + 0.6 * rough;
+    vec3 c = mix(floor_c, wall, smoothstep(-0.3 - blur, 0.05 + blur, h));
+    c = mix(c, ceiling, smoothstep(0.1, 0.75 + blur, h));
+    float strips = pow(0.5 + 0.5 * cos(dot(r, east) * 9.0), mix(24.0, 1.0, rough));
+    c += vec3(1.6, 1.6, 1.55) * strips * smoothstep(0.25, 0.8, h) * (1.0 - rough);
+    return c;
+}
 
-void main() {
-    vmodel = vertex.xyz;
-    gl_Position = p3d_ModelViewProjectionMatrix * vertex;
-    vpos = vec3(p3d_ModelViewMatrix * vertex);
-    vnorm = normalize(p3d_NormalMatrix * normal);
-    float axis = floor(p3d_MultiTexCoord0.x);
-    // Ursina 7 draws in panda's node space with y up: x sway, y up, z across
-    vec3 a = axis < 1.5 ? vec3(1, 0, 0) : (axis < 2.5 ? vec3(0, 1, 0) : vec3(0, 0, 1));
-    vbrush = mat3(p3d_ModelViewMatrix) * a;
-    vaxis = axis;
-    vmat = vec2(2.0 * fract(p3d_MultiTexCoord0.x), p3d_MultiTexCoord0.y);
-    vcolor = p3d_Color;
+vec3 aces(vec3 x) {
+    return clamp((x * (2.51 * x + 0.03)) / (x * (2.43 * x + 0.59) + 0.14), 0.0, 1.0);
+}
+
+// The displayed (tone-mapped, sRGB) colour of a surface point, in view space: base colour
+// (sRGB), material (metallic, roughness), unit normal N towards the viewer's side, brush axis
+// and whether brushed, and the sun's visibility there (1 lit, 0 in shadow).
+vec3 shade(vec3 base, vec2 mat, vec3 N, vec3 pos, vec3 brush, bool brushed, float shadow) {
+    vec3 albedo = pow(base, vec3(2.2));
+    // a saturated colour is data (drift, damage) or paint, not tinted metal: drawn
+    // dielectric, so it reads as that colour from every side, not only in reflections
+    float sat = (max(base.r, max(base.g, base.b)) - min(base.r, min(base.g, base.b)))
+        / max(max(base.r, max(base.g, base.b)), 1e-3);
+    float metal = clamp(mat.x, 0.0, 1.0) * (1.0 - smoothstep(0.3, 0.6, sat));
+    float rough = clamp(mat.y, 0.03, 1.0);
+    vec3 V = normalize(-pos);
     vec3 L = normalize(p3d_LightSource[0].position.xyz);
-    float slope = 1.0 - clamp(dot(vnorm, L), 0.0, 1.0);
-    shadow_coord = p3d_LightSource[0].shadowViewMatrix
-        * vec4(vpos + vnorm * normal_offset * (0.5 + slope), 1.0);
+    vec3 H = normalize(L + V);
+    float NL = max(dot(N, L), 0.0), NV = max(dot(N, V), 1e-3), NH = max(dot(N, H), 0.0);
+    float VH = max(dot(V, H), 0.0);
+
+    vec3 F0 = mix(vec3(0.04), albedo, metal);
+    vec3 F = F0 + (1.0 - F0) * pow(1.0 - VH, 5.0);
+    float a = rough * rough;
+    float D;
+    vec3 grain = brush - N * dot(N, brush);  // the brush axis in the surface's plane
+    if (brushed && dot(grain, grain) > 0.01) {  // brushed: smoother along the grain
+        vec3 T = normalize(grain);
+        vec3 B = cross(N, T);
+        float at = max(a * 0.45, 0.01), ab = min(a * 1.9, 1.0);
+        float th = dot(T, H) / at, bh = dot(B, H) / ab;
+        float d = th * th + bh * bh + NH * NH;
+        D = 1.0 / (PI * at * ab * d * d);
+    } else {
+        float d = NH * NH * (a * a - 1.0) + 1.0;
+        D = a * a / (PI * d * d);
+    }
+    float k = (rough + 1.0) * (rough + 1.0) / 8.0;
+    float G = NL / (NL * (1.0 - k) + k) * NV / (NV * (1.0 - k) + k);
+    vec3 spec = D * G * F / max(4.0 * NL * NV, 1e-3);
+    vec3 kd = (1.0 - F) * (1.0 - metal);
+    vec3 sun = p3d_LightSource[0].color * 3.2;
+    vec3 colour = (kd * albedo / PI + spec) * sun * NL * shadow;
+
+    vec3 up = normalize(mat3(p3d_ViewMatrix) * vec3(0, 1, 0));
+    vec3 east = normalize(mat3(p3d_ViewMatrix) * vec3(1, 0, 0));
+    vec3 R = reflect(-V, N);
+    vec3 Fr = F0 + (max(vec3(1.0 - rough), F0) - F0) * pow(1.0 - NV, 5.0);
+    float sky = 0.5 + 0.5 * dot(N, up);
+    vec3 hemi = mix(vec3(0.08, 0.08, 0.085), vec3(0.42, 0.43, 0.46), sky);
+    // a surface in the sun's shadow also sees less of the bright environment above it
+    float occl = mix(0.55, 1.0, shadow);
+    colour += (kd * albedo * hemi + Fr * environment(R, up, east, rough)) * occl;
+
+    colour = aces(colour * exposure);
+    return pow(colour, vec3(1.0 / 2.2));
 }
 """
 
-_FRAGMENT = """
-#version 150
-uniform struct { vec4 position; vec3 color; sampler2DShadow shadowMap; mat4 shadowViewMatrix; }
-    p3d_LightSource[1];
-uniform mat4 p3d_ViewMatrix;
-uniform vec4 p3d_ColorScale;
+# The sun's visibility from its shadow map, and the floor's fade into the background.
+_RECEIVER = """
 uniform vec2 shadow_texel;     // 1 / shadow map size
-uniform float exposure;
+uniform float use_shadows;
 uniform vec3 fade_colour;      // the window's background (as displayed, sRGB)
 uniform vec2 fade_range;       // fade by horizontal distance from the model's origin (m)
-uniform float use_shadows;
-
-in vec3 vpos;
-in vec3 vnorm;
-in vec3 vbrush;
-in vec4 vcolor;
-in vec2 vmat;
-in float vaxis;
 in vec4 shadow_coord;
 in vec3 vmodel;
-out vec4 p3d_FragColor;
-
-const float PI = 3.14159265;
 
 const int PCF_TAPS = 4;  // the first taps of the disc below (module doc: why 4)
 float shadow_factor() {
@@ -127,93 +158,127 @@ float shadow_factor() {
     return lit / float(PCF_TAPS);
 }
 
-vec3 environment(vec3 r, vec3 up, vec3 east, float rough) {
-    // a lab: dark floor, grey walls, bright ceiling with rows of light strips; rough surfaces
-    // see it blurred (the strips fade into the ceiling's mean)
-    float h = dot(r, up);
-    vec3 floor_c = vec3(0.09, 0.09, 0.095), wall = vec3(0.34, 0.35, 0.37);
-    vec3 ceiling = vec3(0.62, 0.63, 0.66);
-    float blur = 0.15 + 0.6 * rough;
-    vec3 c = mix(floor_c, wall, smoothstep(-0.3 - blur, 0.05 + blur, h));
-    c = mix(c, ceiling, smoothstep(0.1, 0.75 + blur, h));
-    float strips = pow(0.5 + 0.5 * cos(dot(r, east) * 9.0), mix(24.0, 1.0, rough));
-    c += vec3(1.6, 1.6, 1.55) * strips * smoothstep(0.25, 0.8, h) * (1.0 - rough);
-    return c;
+out vec4 p3d_FragColor;
+float fade;  // how far the pixel has faded into the background, 0..1
+
+// the floor beyond the fade is the background: nothing to light (most of the floor's pixels
+// in a wide view); true when the pixel is written
+bool beyond_fade() {
+    fade = smoothstep(fade_range.x, fade_range.y, length(vmodel.xz));
+    if (fade < 0.999)
+        return false;
+    p3d_FragColor = vec4(fade_colour, 1.0);
+    return true;
 }
 
-vec3 aces(vec3 x) {
-    return clamp((x * (2.51 * x + 0.03)) / (x * (2.43 * x + 0.59) + 0.14), 0.0, 1.0);
-}
-
-void main() {
-    // the floor beyond the fade is the background: nothing to light (most of the floor's
-    // pixels in a wide view)
-    float fade = smoothstep(fade_range.x, fade_range.y, length(vmodel.xz));
-    if (fade >= 0.999) {
-        p3d_FragColor = vec4(fade_colour, 1.0);
-        return;
-    }
-    vec4 base = vcolor * p3d_ColorScale;
-    vec3 albedo = pow(base.rgb, vec3(2.2));
-    // a saturated colour is data (drift, damage) or paint, not tinted metal: drawn
-    // dielectric, so it reads as that colour from every side, not only in reflections
-    float sat = (max(base.r, max(base.g, base.b)) - min(base.r, min(base.g, base.b)))
-        / max(max(base.r, max(base.g, base.b)), 1e-3);
-    float metal = clamp(vmat.x, 0.0, 1.0) * (1.0 - smoothstep(0.3, 0.6, sat));
-    float rough = clamp(vmat.y, 0.03, 1.0);
-    vec3 N = normalize(vnorm);
-    if (!gl_FrontFacing) N = -N;
-    vec3 V = normalize(-vpos);
-    vec3 L = normalize(p3d_LightSource[0].position.xyz);
-    vec3 H = normalize(L + V);
-    float NL = max(dot(N, L), 0.0), NV = max(dot(N, V), 1e-3), NH = max(dot(N, H), 0.0);
-    float VH = max(dot(V, H), 0.0);
-
-    vec3 F0 = mix(vec3(0.04), albedo, metal);
-    vec3 F = F0 + (1.0 - F0) * pow(1.0 - VH, 5.0);
-    float a = rough * rough;
-    float D;
-    vec3 grain = vbrush - N * dot(N, vbrush);  // the brush axis in the surface's plane
-    if (vaxis > 0.5 && dot(grain, grain) > 0.01) {  // brushed: smoother along the grain
-        vec3 T = normalize(grain);
-        vec3 B = cross(N, T);
-        float at = max(a * 0.45, 0.01), ab = min(a * 1.9, 1.0);
-        float th = dot(T, H) / at, bh = dot(B, H) / ab;
-        float d = th * th + bh * bh + NH * NH;
-        D = 1.0 / (PI * at * ab * d * d);
-    } else {
-        float d = NH * NH * (a * a - 1.0) + 1.0;
-        D = a * a / (PI * d * d);
-    }
-    float k = (rough + 1.0) * (rough + 1.0) / 8.0;
-    float G = NL / (NL * (1.0 - k) + k) * NV / (NV * (1.0 - k) + k);
-    vec3 spec = D * G * F / max(4.0 * NL * NV, 1e-3);
-    vec3 kd = (1.0 - F) * (1.0 - metal);
-    vec3 sun = p3d_LightSource[0].color * 3.2;
-    float shadow = NL > 0.0 ? shadow_factor() : 0.0;
-    vec3 colour = (kd * albedo / PI + spec) * sun * NL * shadow;
-
-    vec3 up = normalize(mat3(p3d_ViewMatrix) * vec3(0, 1, 0));
-    vec3 east = normalize(mat3(p3d_ViewMatrix) * vec3(1, 0, 0));
-    vec3 R = reflect(-V, N);
-    vec3 Fr = F0 + (max(vec3(1.0 - rough), F0) - F0) * pow(1.0 - NV, 5.0);
-    float sky = 0.5 + 0.5 * dot(N, up);
-    vec3 hemi = mix(vec3(0.08, 0.08, 0.085), vec3(0.42, 0.43, 0.46), sky);
-    // a surface in the sun's shadow also sees less of the bright environment above it
-    float occl = mix(0.55, 1.0, shadow);
-    colour += (kd * albedo * hemi + Fr * environment(R, up, east, rough)) * occl;
-
-    colour = aces(colour * exposure);
-    colour = pow(colour, vec3(1.0 / 2.2));
-    p3d_FragColor = vec4(mix(colour, fade_colour, fade), base.a);
+void write_faded(vec3 colour, float alpha) {
+    p3d_FragColor = vec4(mix(colour, fade_colour, fade), alpha);
 }
 """
 
+_VERTEX = """
+#version 150
+uniform mat4 p3d_ModelViewProjectionMatrix;
+uniform mat4 p3d_ModelViewMatrix;
+uniform mat3 p3d_NormalMatrix;
+uniform vec4 p3d_ColorScale;
+""" + _LIGHT + """
+uniform float normal_offset;  // shadow normal-offset bias, view units (m)
+
+in vec4 vertex;
+in vec3 normal;
+in vec4 p3d_Color;
+in vec2 p3d_MultiTexCoord0;
+
+out vec3 vpos;
+out vec3 vnorm;
+out vec3 vbrush;
+out vec4 vcolor;
+out vec2 vmat;
+out float vaxis;
+out vec4 shadow_coord;
+out vec3 vmodel;
+#ifdef LIT_PER_VERTEX
+out vec3 lit_colour;     // displayed colour in the sun
+out vec3 shaded_colour;  // and in the rig's shadow
+""" + _SHADING + """
+#endif
+
+void main() {
+    vmodel = vertex.xyz;
+    gl_Position = p3d_ModelViewProjectionMatrix * vertex;
+    vpos = vec3(p3d_ModelViewMatrix * vertex);
+    vnorm = normalize(p3d_NormalMatrix * normal);
+    float axis = floor(p3d_MultiTexCoord0.x);
+    // Ursina 7 draws in panda's node space with y up: x sway, y up, z across
+    vec3 a = axis < 1.5 ? vec3(1, 0, 0) : (axis < 2.5 ? vec3(0, 1, 0) : vec3(0, 0, 1));
+    vbrush = mat3(p3d_ModelViewMatrix) * a;
+    vaxis = axis;
+    vmat = vec2(2.0 * fract(p3d_MultiTexCoord0.x), p3d_MultiTexCoord0.y);
+    vcolor = p3d_Color;
+    vec3 L = normalize(p3d_LightSource[0].position.xyz);
+    float slope = 1.0 - clamp(dot(vnorm, L), 0.0, 1.0);
+    shadow_coord = p3d_LightSource[0].shadowViewMatrix
+        * vec4(vpos + vnorm * normal_offset * (0.5 + slope), 1.0);
+#ifdef LIT_PER_VERTEX
+    vec3 base = (p3d_Color * p3d_ColorScale).rgb;
+    lit_colour = shade(base, vmat, vnorm, vpos, vbrush, axis > 0.5, 1.0);
+    shaded_colour = shade(base, vmat, vnorm, vpos, vbrush, axis > 0.5, 0.0);
+#endif
+}
+"""
+
+_FRAGMENT = """
+#version 150
+""" + _LIGHT + _SHADING + _RECEIVER + """
+uniform vec4 p3d_ColorScale;
+in vec3 vpos;
+in vec3 vnorm;
+in vec3 vbrush;
+in vec4 vcolor;
+in vec2 vmat;
+in float vaxis;
+
+void main() {
+    if (beyond_fade())
+        return;
+    vec4 base = vcolor * p3d_ColorScale;
+    vec3 N = normalize(vnorm);
+    if (!gl_FrontFacing) N = -N;
+    float lit_side = dot(N, p3d_LightSource[0].position.xyz);
+    float shadow = lit_side > 0.0 ? shadow_factor() : 0.0;
+    vec3 colour = shade(base.rgb, vmat, N, vpos, vbrush, vaxis > 0.5, shadow);
+    write_faded(colour, base.a);
+}
+"""
+
+# The floor: flat, rough and lit by a directional sun, so its lighting changes slowly across it
+# (with the view direction only) and is lit per vertex of a fine grid (view/rig_view.LabFloor);
+# per pixel it needs only the rig's shadow and the fade. On llvmpipe, shading its ~1 M pixels
+# per pixel was a quarter of the shaded kiosk frame.
+_FLOOR_FRAGMENT = """
+#version 150
+""" + _LIGHT + _RECEIVER + """
+uniform vec4 p3d_ColorScale;
+in vec4 vcolor;
+in vec3 lit_colour;
+in vec3 shaded_colour;
+
+void main() {
+    if (beyond_fade())
+        return;
+    write_faded(mix(shaded_colour, lit_colour, shadow_factor()), vcolor.a * p3d_ColorScale.a);
+}
+"""
+
+_INPUTS = {"normal_offset": 0.0015, "shadow_texel": Vec2(1 / SHADOW_MAP_PX, 1 / SHADOW_MAP_PX),
+           "exposure": 1.25, "fade_colour": Vec3(*BACKGROUND[:3]), "fade_range": Vec2(1e3, 2e3),
+           "use_shadows": 1.0}
 pbr_shader = Shader(language=Shader.GLSL, name="twin3d_pbr", vertex=_VERTEX, fragment=_FRAGMENT,
-                    default_input={"normal_offset": 0.0015,
-                                   "shadow_texel": Vec2(1 / SHADOW_MAP_PX, 1 / SHADOW_MAP_PX),
-                                   "exposure": 1.25, "fade_colour": Vec3(*BACKGROUND[:3]),
-                                   "fade_range": Vec2(1e3, 2e3), "use_shadows": 1.0})
+                    default_input=_INPUTS)
+floor_shader = Shader(language=Shader.GLSL, name="twin3d_floor",
+                      vertex=_VERTEX.replace("#version 150\n", "#version 150\n#define LIT_PER_VERTEX\n", 1),
+                      fragment=_FLOOR_FRAGMENT, default_input=_INPUTS)
 
 
 _DEPTH_VERTEX = """

@@ -235,24 +235,36 @@ class LabFloor:
     def __init__(self, y: float, size: float = 4.0, cell: float = 0.1):
         from ursina import Grid
 
-        # vertex colours: the lit shader ignores an entity colour on Ursina's plane model;
-        # wound to face up in Ursina's left-handed axes (the other way it was culled, unseen)
-        half = size / 2
+        # vertex colours: the lit shader ignores an entity colour on Ursina's plane model
         pbr = LOOK.shading == "pbr"
         rgba = (0.20, 0.21, 0.23, 1.0) if pbr else (0.16, 0.17, 0.19, 1.0)
-        quad = Mesh(vertices=[(-half, 0, -half), (half, 0, -half), (half, 0, half), (-half, 0, half)],
-                    triangles=[(0, 1, 2), (0, 2, 3)], normals=[(0, 1, 0)] * 4, colors=[rgba] * 4,
-                    uvs=[material_uv("lab_floor")] * 4)
+        # the shaded floor is lit per vertex (view/lighting.py: why), on cells of size / 48
+        quad = _floor_mesh(size, 48 if pbr else 1, rgba)
         if pbr:  # lit, takes the rig's shadows, fades into the background around the rig
-            from twin3d.view.lighting import pbr_shader
+            from twin3d.view.lighting import floor_shader
 
-            self.floor = Entity(model=quad, y=y - 0.001, shader=pbr_shader)
+            self.floor = Entity(model=quad, y=y - 0.001, shader=floor_shader)
             self.floor.set_shader_input("fade_range", (0.12 * size, 0.4 * size))
         else:
             self.floor = Entity(model=quad, y=y - 0.001)
         grid = 0.8 * size if pbr else size  # the shaded floor has faded out beyond this
         self.grid = Entity(model=Grid(int(grid / cell), int(grid / cell)), rotation_x=90,
                            scale=grid, y=y, color=color.rgba(0.3, 0.33, 0.38, 0.2 if pbr else 0.35))
+
+
+def _floor_mesh(size: float, cells: int, rgba) -> Mesh:
+    """A square of `size` on y = 0 centred on the origin, cut into cells x cells squares, facing
+    up in Ursina's left-handed axes (wound the other way it was culled, unseen)."""
+    n = cells + 1
+    edge = [size * (i / cells - 0.5) for i in range(n)]
+    vertices = [(x, 0, z) for z in edge for x in edge]
+    triangles = []
+    for j in range(cells):
+        for i in range(cells):
+            a = j * n + i
+            triangles += [(a, a + 1, a + n + 1), (a, a + n + 1, a + n)]
+    return Mesh(vertices=vertices, triangles=triangles, normals=[(0, 1, 0)] * len(vertices),
+                colors=[rgba] * len(vertices), uvs=[material_uv("lab_floor")] * len(vertices))
 
 
 class ScaleBar:
