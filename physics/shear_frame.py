@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-import scipy.linalg
 
+from twin3d.physics.lti import discretise
 from twin3d.physics.structure import LinearModel, Modes, modal_analysis
 
 INPUT_KINDS = ("base_acceleration", "floor_force", "base_force")
@@ -173,15 +173,6 @@ def state_space(model: LinearModel, loading: Loading) -> tuple[np.ndarray, np.nd
     return A, B, C, D
 
 
-def discretise(A: np.ndarray, B: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
-    """Exact zero-order-hold discretisation: (Ad, Bd) = (e^{A dt}, int_0^dt e^{A s} ds B)."""
-    n, m = A.shape[0], B.shape[1]
-    big = np.zeros((n + m, n + m))
-    big[:n, :n], big[:n, n:] = A, B
-    e = scipy.linalg.expm(big * dt)
-    return e[:n, :n], e[:n, n:]
-
-
 @numba.njit(cache=True, fastmath=True)
 def _dlsim(Ad, Bd, C, D, u, x0, y):
     """y[k] = C x_k + D u_k, x_{k+1} = Ad x_k + Bd u_k (single input); returns the last x."""
@@ -210,7 +201,8 @@ def simulate(model: LinearModel, loading: Loading, u, fs_hz: float,
     y (n_samples, n + 1) the absolute accelerations of [base, DOF 1..n] at the samples and
     x_end the state after the last one (pass it back as x0 to continue)."""
     A, B, C, D = state_space(model, loading)
-    Ad, Bd = discretise(A, B, 1.0 / float(fs_hz))
+    d = discretise(A, B, 1.0 / float(fs_hz), "zoh")
+    Ad, Bd = d.Phi, d.G0
     u = np.ascontiguousarray(np.asarray(u, dtype=np.float64).ravel())
     x = np.zeros(A.shape[0]) if x0 is None else np.asarray(x0, dtype=np.float64)
     if x.shape != (A.shape[0],):
