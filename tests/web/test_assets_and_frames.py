@@ -143,3 +143,35 @@ def test_every_page_file_ships_in_the_wheel():
     lic = (STATIC / "vendor" / "three" / "LICENSE").read_text()
     assert "MIT" in lic and "three.js" in lic.lower()
     assert "0.176.0" in (STATIC / "vendor" / "three" / "SOURCE.md").read_text()
+
+
+def test_scene_info_modes_of_a_free_base_move_the_base_as_the_desktop_draws_them():
+    """/scene.json's mode shapes are those of the frame as loaded: on rails (a free base) the
+    base is a DOF and moves in every mode, the first being the rigid-body motion at 0 Hz."""
+    import json
+
+    from twin3d.live.feeds import ModeFeed
+    from twin3d.physics.shear_frame import solved_model
+    from twin3d.physics.structure import modal_analysis
+    from twin3d.scenefile.records import load_scene
+    from twin3d.web.scene_info import scene_info
+
+    scene = load_scene("los_alamos_frame")
+    modes = json.loads(json.dumps(scene_info(scene), allow_nan=False))["modes"]  # strict JSON
+    solved = solved_model(scene.model(), scene.loading())
+    ref = modal_analysis(solved)  # base DOF first
+    assert np.allclose(modes["frequencies_hz"], ref.frequencies_hz)
+    assert modes["frequencies_hz"][0] == pytest.approx(0.0, abs=1e-6)
+    assert modes["damping"][0] == 0.0  # a rigid-body mode has no damping ratio: drawn undamped
+    masses = np.diag(solved.M)
+    for k in range(len(modes["frequencies_hz"])):
+        base, floors = modes["base"][k], np.array(modes["shapes"][k])
+        absolute = np.r_[base, base + floors]
+        phi = ref.shapes[:, k]
+        assert np.allclose(absolute, phi / phi[np.argmax(np.abs(phi))])  # largest DOF +1
+        if k:  # a flexible mode keeps the momentum at zero: the base moves against the floors
+            assert masses @ absolute == pytest.approx(0.0, abs=1e-9 * masses.sum())
+            assert abs(base) > 1e-3
+        state = ModeFeed(scene, k + 1, amplitude_m=1e-3).step(0.0)  # what the desktop draws
+        assert np.allclose(state.floor_disp_m, 1e-3 * floors)
+        assert state.table_disp_m == pytest.approx(1e-3 * base)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,6 +28,37 @@ def rig_model_hz(scene: Scene, profile: str | None = None) -> tuple[float, ...]:
     actuator hung on it, coil open), ascending; on a base that is a DOF, with the base (a free
     base's rigid-body mode at 0 Hz left out: nothing measures it as a peak)."""
     return tuple(float(f) for f in scene.frame_modes(profile).frequencies_hz if f > 0)
+
+
+@dataclass(frozen=True)
+class ModeMotion:
+    """One mode of the scene's model as the scenes draw it (this desktop's ModeFeed, the web
+    page's mode buttons): natural frequency, damping ratio (0 for a free base's rigid-body
+    mode), and the shape scaled so that its largest DOF is +1, split into the base's motion and
+    the floors' relative to the base (on a fixed base: 0 and the floors)."""
+
+    frequency_hz: float
+    damping: float
+    base: float
+    floors: np.ndarray
+
+
+def mode_motions(scene: Scene, profile: str | None = None) -> list[ModeMotion]:
+    """Every mode of the scene's model as loaded: on a base that is a DOF (a force-driven frame
+    on rails or springs) the modes of frame and base together, the base moving too (first: a
+    free base's 0 Hz)."""
+    loading = scene.loading()
+    modes = loaded_modes(scene.model(profile), loading)
+    out = []
+    for k in range(modes.frequencies_hz.size):
+        phi = modes.shapes[:, k]
+        phi = phi / phi[int(np.argmax(np.abs(phi)))]
+        base = float(phi[0]) if loading.has_base else 0.0
+        floors = phi[1:] - base if loading.has_base else phi
+        zeta = float(modes.damping_ratios[k])
+        out.append(ModeMotion(float(modes.frequencies_hz[k]),
+                              zeta if np.isfinite(zeta) else 0.0, base, floors))
+    return out
 
 
 class History:
@@ -150,21 +182,14 @@ class ModeFeed:
 
     def __init__(self, scene: Scene, mode: int, slow: float = 20.0, amplitude_m: float = 1e-3,
                  profile: str | None = None):
-        # on a base that is a DOF (a force-driven frame on rails or springs) the modes are
-        # those of frame and base together, the base moving too (first: a free base's 0 Hz)
-        modes = loaded_modes(scene.model(profile), scene.loading())
-        if not 1 <= mode <= modes.frequencies_hz.size:
-            raise ValueError(f"mode must be 1..{modes.frequencies_hz.size}, got {mode}")
-        phi = modes.shapes[:, mode - 1]
-        k = int(np.argmax(np.abs(phi)))
-        phi = phi / phi[k] * amplitude_m  # largest DOF positive, amplitude_m
-        base = 1 if scene.loading().has_base else 0
-        self.base_shape = float(phi[0]) if base else 0.0
-        self.shape = phi[base:] - self.base_shape  # floors relative to the base
+        motions = mode_motions(scene, profile)
+        if not 1 <= mode <= len(motions):
+            raise ValueError(f"mode must be 1..{len(motions)}, got {mode}")
+        m = motions[mode - 1]
+        self.base_shape = m.base * amplitude_m  # the largest DOF moves amplitude_m
+        self.shape = m.floors * amplitude_m  # floors relative to the base
         self.mode, self.slow = mode, slow
-        self.frequency_hz = float(modes.frequencies_hz[mode - 1])
-        damping = modes.damping_ratios[mode - 1]
-        self.damping = float(damping) if np.isfinite(damping) else 0.0  # rigid: no damping
+        self.frequency_hz, self.damping = m.frequency_hz, m.damping
         self.model_hz = rig_model_hz(scene, profile)  # the HUD's reference, as for every feed
         self.t = 0.0  # model time
         self.label = (f"mode {mode}, {self.frequency_hz:.2f} Hz, damping "

@@ -5,10 +5,7 @@ the scene file (`view/app.py`, `live/feeds.py` ModeFeed)."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from twin3d.live.feeds import rig_model_hz
-from twin3d.physics.structure import modal_analysis
+from twin3d.live.feeds import mode_motions, rig_model_hz
 from twin3d.scenefile.meshes import floor_heights
 from twin3d.scenefile.records import Scene
 
@@ -28,12 +25,9 @@ def scene_info(scene: Scene, profile: str | None = None, source: str = "") -> di
     g = scene.data.geometry
     heights = floor_heights(g)
     top = float(heights[-1] + g.floor_size_m[2] / 2)
-    modes = modal_analysis(scene.model(profile))
-    shapes = []
-    for k in range(modes.frequencies_hz.size):
-        phi = modes.shapes[:, k]
-        phi = phi / phi[int(np.argmax(np.abs(phi)))]  # largest floor +1, as ModeFeed draws it
-        shapes.append([float(v) for v in phi])
+    # as ModeFeed draws them: on a base that is a DOF the base moves too (a free base's first
+    # mode is its rigid-body motion at 0 Hz); the largest DOF +1, floors relative to the base
+    motions = mode_motions(scene, profile)
     chans = plot_channels(scene)
     top_floor = max((s.floor for s in scene.data.sensors.values()
                      if s.quantity == "floor_acceleration"), default=scene.n_storeys)
@@ -43,8 +37,10 @@ def scene_info(scene: Scene, profile: str | None = None, source: str = "") -> di
         "height_m": top, "table_depth_m": float(g.table_size_m[0]),
         "drift_limit_m": float(scene.data.limits.drift_limit_m),
         "model_hz": [float(f) for f in rig_model_hz(scene, profile)],
-        "modes": {"frequencies_hz": [float(f) for f in modes.frequencies_hz],
-                  "damping": [float(z) for z in modes.damping_ratios], "shapes": shapes},
+        "modes": {"frequencies_hz": [m.frequency_hz for m in motions],
+                  "damping": [m.damping for m in motions],
+                  "base": [m.base for m in motions],
+                  "shapes": [[float(v) for v in m.floors] for m in motions]},
         "plots": {"acceleration": [f"floor {top_floor}", "table"], "speed": "crank speed (rpm)",
                   "channels": chans},
         "magnify_target_m": 0.1 * top,  # as the desktop's Magnifier(target_m=0.1 * height)

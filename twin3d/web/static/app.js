@@ -312,7 +312,10 @@ async function main() {
     if (playing) {
       const t = (now - playing.t0) / 1000 / playing.slow;
       const c = Math.cos(2 * Math.PI * playing.f * t);
-      u = scene.modes.shapes[playing.k].map((p) => 1e-3 * p * c);  // 1 mm at the top, as ModeFeed
+      // the largest DOF moves 1 mm, as ModeFeed; floors relative to the base, which moves too
+      // where it is a DOF (a frame on rails or springs)
+      u = scene.modes.shapes[playing.k].map((p) => 1e-3 * p * c);
+      xg = 1e-3 * scene.modes.base[playing.k] * c;
       caption = `mode ${playing.k + 1}, ${playing.f.toFixed(2)} Hz, damping ${(100 * scene.modes.damping[playing.k]).toFixed(2)} %, ${playing.slow} x slower`;
     } else if (twin.frame) {
       const f = twin.frame;
