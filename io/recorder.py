@@ -123,6 +123,17 @@ class Recording:
         p = t3d1.parse_meta(self.meta)
         return p.scales if isinstance(p, t3d1.Meta) else None
 
+    def runs(self) -> list[list[t3d1.Block]]:
+        """The blocks split where blocks were lost: each run one unbroken stretch of samples."""
+        per_sample = self.meta.get("seq_unit") == "sample"
+        out: list[list[t3d1.Block]] = []
+        for b in self.blocks:
+            if out and follows(out[-1][-1], b, per_sample):
+                out[-1].append(b)
+            else:
+                out.append([b])
+        return out
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Times (s since the epoch), values (n, channels) in physical units, seq per sample."""
         if not self.blocks:
@@ -140,6 +151,12 @@ class Recording:
                 "crc_errors": self.crc_errors, "malformed": self.malformed,
                 "gaps": self.gaps, "events": len(self.events),
                 "bad_event_lines": self.bad_event_lines}
+
+
+def follows(a: t3d1.Block, b: t3d1.Block, per_sample: bool) -> bool:
+    """Whether block b comes right after block a, none lost between (a serial rig's blocks are
+    numbered by their first line, meta `seq_unit: sample`; others count blocks)."""
+    return b.seq == a.seq + (a.n_samples if per_sample else 1)
 
 
 def read_recording(folder, chunk_bytes: int = 1 << 20) -> Recording:
@@ -171,10 +188,8 @@ def read_recording(folder, chunk_bytes: int = 1 << 20) -> Recording:
                     bad += 1  # a torn last line, or damage
     except FileNotFoundError:
         pass
-    # a serial rig's blocks are numbered by their first line (meta `seq_unit: sample`)
     per_sample = meta.get("seq_unit") == "sample"
-    gaps = sum(1 for a, b in zip(blocks, blocks[1:])
-               if b.seq != a.seq + (a.n_samples if per_sample else 1))
+    gaps = sum(1 for a, b in zip(blocks, blocks[1:]) if not follows(a, b, per_sample))
     return Recording(folder, meta, blocks, events, splitter.torn_tail_bytes,
                      splitter.crc_errors, splitter.malformed, splitter.skipped_bytes, bad, gaps)
 

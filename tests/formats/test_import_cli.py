@@ -152,3 +152,43 @@ def test_replay_export_failure_leaves_the_old_file(capsys, tmp_path, recording):
     # or refuses in one line; either way the target is never half-written
     assert rc in (0, 2) and "Traceback" not in err
     assert target.read_text() == "earlier" if rc == 2 else target.read_bytes()[:6] == b"    -1"
+
+
+def _drop_blocks(recording: Path, drop: set[int]) -> list[int]:
+    """Rewrite the recording without blocks at the given indices (as a lossy link leaves it);
+    returns each kept sample's index in the original series."""
+    from twin3d.io import recorder
+
+    rec = recorder.read_recording(recording)
+    kept, start = [], 0
+    with open(recording / recorder.BLOCKS, "wb") as f:
+        for i, b in enumerate(rec.blocks):
+            if i not in drop:
+                f.write(recorder.encoded(b))
+                kept += range(start, start + b.n_samples)
+            start += b.n_samples
+    return kept
+
+
+@pytest.mark.parametrize("fmt, name", [("uff", "r.uff"), ("hdf5", "r.h5"),
+                                       ("parquet", "r.parquet")])
+def test_replay_exports_a_recording_with_lost_blocks_as_one_file_per_run(capsys, tmp_path,
+                                                                         recording, fmt, name):
+    kept = _drop_blocks(recording, {3, 4, 9})  # two gaps: three unbroken runs
+    rc, out, err = run(capsys, "replay", recording, "--export", fmt, "--out", tmp_path / name)
+    assert rc == 0, err
+    assert "2 gap(s) of lost blocks: written as 3 files" in out
+    assert not (tmp_path / name).exists()
+    parts = [tmp_path / name.replace(".", f".part{k}.") for k in (1, 2, 3)]
+    got = [formats.read_timeseries(p) for p in parts]
+    assert sum(g.n_samples for g in got) == len(kept) < len(T)  # every kept sample, once
+    index = np.array(kept)
+    runs = np.split(index, np.flatnonzero(np.diff(index) > 1) + 1)
+    assert len(runs) == 3
+    for g, r in zip(got, runs):
+        assert g.fs == FS and g.names == ("acc_table", "acc_floor1", "acc_floor3")
+        np.testing.assert_allclose(g.data, SIG[r], rtol=1e-6, atol=1e-8)
+        assert g.t0 == pytest.approx(1.7e9 + r[0] / FS, abs=1e-6)
+    # an evenly sampled reader of the same folder refuses it in one line (the replay path)
+    with pytest.raises(formats.FormatError, match="2 gap"):
+        formats.read_timeseries(recording)

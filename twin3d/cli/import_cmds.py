@@ -175,20 +175,31 @@ def export_tool(path: Path, tool, inputs, result, scene) -> dict:
 
 
 def export_recording(folder: Path, fmt: str, out: Path, scene=None) -> dict:
-    """A recording to UFF 58 (one record per channel), HDF5 or Parquet (SEP-005 channels)."""
+    """A recording to UFF 58 (one record per channel), HDF5 or Parquet (SEP-005 channels). These
+    hold one evenly sampled series a file: a recording that lost blocks is written as one file
+    per unbroken run, OUT's name with .part1, .part2, ... before its suffix (nothing dropped)."""
     from twin3d import formats
 
     try:
-        ts = formats.read_timeseries(folder)
+        runs = formats.read_recording_runs(folder)
         geometry = scene_geometry(scene) if scene is not None and fmt == "uff" else None
-        formats.write_timeseries(out, ts, fmt, geometry)
+        paths = [out] if len(runs) == 1 else \
+            [out.with_name(f"{out.stem}.part{k}{out.suffix}") for k in range(1, len(runs) + 1)]
+        for ts, path in zip(runs, paths):
+            formats.write_timeseries(path, ts, fmt, geometry)
     except formats.FormatError as e:
         raise _format_error("replay", e) from None
     except OSError as e:
         raise UsageError(f"twin3d replay: --out: cannot write {str(out)!r} "
                          f"({e.strerror or e})") from None
-    return {"export": fmt, "out": str(out), "channels": list(ts.names), "fs": ts.fs,
-            "samples": ts.n_samples}
+    ts = runs[0]
+    summary = {"export": fmt, "out": str(out), "channels": list(ts.names), "fs": ts.fs,
+               "samples": sum(r.n_samples for r in runs)}
+    if len(runs) > 1:
+        summary.update(gaps=len(runs) - 1, parts=[str(p) for p in paths],
+                       part_samples=[r.n_samples for r in runs],
+                       part_t0=[r.t0 for r in runs])
+    return summary
 
 
 def register(add) -> None:

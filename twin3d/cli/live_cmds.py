@@ -305,6 +305,9 @@ def cmd_replay(args) -> int:
         emit(out)
     else:
         print(" ".join(f"{k}={v}" for k, v in out.items() if not isinstance(v, list)))
+        if "parts" in out:  # an export of a recording that lost blocks: one file per run
+            print(f"twin3d replay: {out['gaps']} gap(s) of lost blocks: written as "
+                  f"{len(out['parts'])} files, one per unbroken run: {', '.join(out['parts'])}")
     return 0
 
 

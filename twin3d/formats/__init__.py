@@ -20,7 +20,7 @@ from twin3d.formats.channel_map import ChannelMap, Entry
 from twin3d.formats.errors import FormatError
 from twin3d.formats.exports import FORMATS, sep005_channels, write_timeseries
 from twin3d.formats.read import TIMESERIES_SUFFIXES, read_frfs, read_geometry, read_modes, \
-    read_raw, read_timeseries
+    read_raw, read_recording_runs, read_timeseries
 from twin3d.formats.records import BASE_NODE, FrfSet, Geometry, ModeSet, chain_geometry
 from twin3d.formats.recording import to_recording, write_recording
 from twin3d.formats.timeseries import TimeSeries
@@ -29,6 +29,6 @@ from twin3d.formats.units import to_si
 
 __all__ = ["BASE_NODE", "FORMATS", "TIMESERIES_SUFFIXES", "ChannelMap", "Entry", "FormatError",
            "FrfSet", "Geometry", "ModeSet", "TimeSeries", "chain_geometry", "read_frfs",
-           "read_geometry", "read_modes", "read_raw", "read_timeseries", "sep005_channels",
+           "read_geometry", "read_modes", "read_raw", "read_recording_runs", "read_timeseries", "sep005_channels",
            "to_recording", "to_si", "write_frfs_uff", "write_modes_uff", "write_recording",
            "write_timeseries"]

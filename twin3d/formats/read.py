@@ -95,6 +95,17 @@ def read_timeseries(path, channel_map: ChannelMap | str | None = None,
     return channel_map.apply(ts) if channel_map is not None else in_si(ts)
 
 
+def read_recording_runs(path) -> list[TimeSeries]:
+    """A twin3d recording folder's samples in SI units, one evenly sampled series per unbroken
+    run of blocks: several where blocks were lost (what UFF 58, HDF5 and Parquet, which hold
+    one even series each, are written from)."""
+    p = _existing(path)
+    with _guard(p):
+        from twin3d.formats.recording import read_recording_runs as runs
+
+        return [in_si(ts) for ts in runs(p)]
+
+
 def read_frfs(path, channel_map: ChannelMap | str | None = None) -> FrfSet:
     """FRFs from UFF 58 records (accelerance, or transmissibility for base excitation). A map
     names responses and references by their channel (`3+X=acc_floor3,1+X=force_floor1`): only

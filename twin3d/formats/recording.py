@@ -7,6 +7,7 @@ import datetime as _dt
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,18 @@ from twin3d.io.recorder import BLOCKS, Recorder, Recording, read_recording
 
 def read_recording_series(folder) -> TimeSeries:
     """A recording's samples as one time series (names and units from its meta). A recording
-    with lost blocks (gaps) or a changing sample rate is refused: the samples would not be
-    evenly spaced."""
+    with lost blocks (gaps) is refused: the samples would not be evenly spaced
+    (`read_recording_runs` splits it)."""
+    runs = read_recording_runs(folder)
+    if len(runs) > 1:
+        raise FormatError(str(folder), BLOCKS, f"{len(runs) - 1} gap(s) between blocks (lost "
+                          "blocks): the samples are not one even series")
+    return runs[0]
+
+
+def read_recording_runs(folder) -> list[TimeSeries]:
+    """A recording's samples as one evenly sampled series per unbroken run of blocks (one, unless
+    blocks were lost), names and units from its meta. A changing sample rate is refused."""
     src = str(folder)
     try:
         rec = read_recording(folder)
@@ -32,18 +43,19 @@ def read_recording_series(folder) -> TimeSeries:
     if len(rates) > 1:
         raise FormatError(src, "fs", f"the blocks change sample rate ({rates[0]:g} .. "
                           f"{rates[-1]:g} Hz)")
-    if rec.gaps:
-        raise FormatError(src, BLOCKS, f"{rec.gaps} gap(s) between blocks (lost blocks): the "
-                          "samples are not one even series")
     names, units = rec.channels()
-    t, v, _ = rec.arrays()
     fs = rates[0]
-    if t.size > 1:
-        fs_t, _ = fs_from_times(t, src, "block times")
-        if abs(fs_t - fs) > 1e-3 * fs:
-            raise FormatError(src, "fs", f"blocks say {fs:g} Hz, their time stamps {fs_t:.6g} Hz")
-    return TimeSeries(float(fs), float(t[0]), tuple(names), tuple(units), v, src,
-                      {"meta": rec.meta, "torn_tail_bytes": rec.torn_tail_bytes})
+    out = []
+    for run in rec.runs():
+        t, v, _ = replace(rec, blocks=run).arrays()
+        if t.size > 1:
+            fs_t, _ = fs_from_times(t, src, "block times")
+            if abs(fs_t - fs) > 1e-3 * fs:
+                raise FormatError(src, "fs", f"blocks say {fs:g} Hz, their time stamps "
+                                  f"{fs_t:.6g} Hz")
+        out.append(TimeSeries(float(fs), float(t[0]), tuple(names), tuple(units), v, src,
+                              {"meta": rec.meta, "torn_tail_bytes": rec.torn_tail_bytes}))
+    return out
 
 
 def block_samples_for(fs: float, n_channels: int) -> int:
