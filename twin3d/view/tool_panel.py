@@ -115,9 +115,9 @@ class ToolPanel(Entity):
         y_nav = -0.135 - self.rows_per_page * 0.075 - 0.005
         self._page_text = W.label("", self, (self.left_w / 2, y_nav - 0.022), W.TEXT_S, W.MUTED,
                                   origin=(0, 0))
-        self._prev = W.button("\u25c2 prev", self, (pad, y_nav), (0.12, 0.042),
+        self._prev = W.button("\u2039 prev", self, (pad, y_nav), (0.12, 0.042),
                               on_click=lambda: self.show_page(self.page - 1), text_scale=W.TEXT_S)
-        self._next = W.button("next \u25b8", self, (self.left_w - pad - 0.12, y_nav),
+        self._next = W.button("next \u203a", self, (self.left_w - pad - 0.12, y_nav),
                               (0.12, 0.042), on_click=lambda: self.show_page(self.page + 1),
                               text_scale=W.TEXT_S)
         # run, progress, error, doc hint

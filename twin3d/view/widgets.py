@@ -304,7 +304,7 @@ class CycleButton(Button):
         if v not in self.options:
             raise ValueError(f"{v!r} is not one of {self.options}")
         self._value = v
-        set_button_text(self, "\u25b8 " + self.shown(v))
+        set_button_text(self, "\u203a " + self.shown(v))  # a glyph the font has
 
     def cycle(self) -> None:
         self.value = self.options[(self.options.index(self._value) + 1) % len(self.options)]
