@@ -202,7 +202,7 @@ def _module_steps(quick: bool) -> list:
 def format_table(figures: list[dict]) -> str:
     rows = ["| figure | ours | baseline | ratio (goal) |", "| --- | --- | --- | --- |"]
     for f in figures:
-        ratio = f"{f['ratio']:.2f}" if f['ratio'] < 1 else f"{f['ratio']:.1f}"  # 0.82x, 1.8x
+        ratio = f"{f['ratio']:.3g}" if f['ratio'] < 1 else f"{f['ratio']:.1f}"  # 0.82x, 1.8x
         rows.append(f"| {f['name']} | {f['ours']:.4g} {f['unit']} | {f['baseline']:.4g} "
                     f"{f['unit']} ({f['baseline_name']}) | {ratio}x "
                     f"({f['goal_ratio']:.3g}x{'' if f['meets_goal'] else ', NOT MET'}) |")

@@ -192,3 +192,25 @@ def test_replay_exports_a_recording_with_lost_blocks_as_one_file_per_run(capsys,
     # an evenly sampled reader of the same folder refuses it in one line (the replay path)
     with pytest.raises(formats.FormatError, match="2 gap"):
         formats.read_timeseries(recording)
+
+
+def test_a_lost_blocks_export_that_fails_on_a_part_writes_none(capsys, tmp_path, recording):
+    _drop_blocks(recording, {3, 9})
+    (tmp_path / "r.part2.h5").mkdir()  # the second part cannot be written there
+    rc, out, err = run(capsys, "replay", recording, "--export", "hdf5", "--out", tmp_path / "r.h5",
+                       "--json")
+    assert rc == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "r.part2.h5" in err  # the file that could not be written
+    assert not (tmp_path / "r.part1.h5").exists()  # all parts or none
+    assert not (tmp_path / "r.part3.h5").exists()
+
+
+def test_a_lost_blocks_export_reports_its_parts_in_json(capsys, tmp_path, recording):
+    _drop_blocks(recording, {5})
+    rc, out, err = run(capsys, "replay", recording, "--export", "parquet", "--out",
+                       tmp_path / "r.parquet", "--json")
+    assert rc == 0, err
+    summary = json.loads(out)
+    parts = [str(tmp_path / "r.part1.parquet"), str(tmp_path / "r.part2.parquet")]
+    assert summary["parts"] == parts and summary["out"] == parts[0] and summary["gaps"] == 1
+    assert sum(summary["part_samples"]) == summary["samples"] < len(T)

@@ -24,12 +24,32 @@ def _font():
     return ImageFont.truetype(str(ursina / "fonts" / name), 40)
 
 
+NOT_DRAWN = ("cli", "web")  # the terminal's and the browser's text, not the scene's font
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """ids of the docstring constants of a module, its classes and functions."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                out.add(id(body[0].value))
+    return out
+
+
 def _strings_with_non_ascii() -> dict[str, list[str]]:
-    """Each non-ASCII character in a string literal of the package (not in comments): where."""
+    """Each non-ASCII character in a string literal the scene may draw (not in comments or
+    docstrings, nor in the command line's and the web page's code): where."""
     found: dict[str, list[str]] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        if path.relative_to(PACKAGE).parts[0] in NOT_DRAWN:
+            continue
+        tree = ast.parse(path.read_text(), str(path))
+        docs = _docstrings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and id(node) not in docs:
                 for ch in set(node.value) - set(map(chr, range(128))):
                     found.setdefault(ch, []).append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     return found

@@ -180,20 +180,25 @@ def export_recording(folder: Path, fmt: str, out: Path, scene=None) -> dict:
     per unbroken run, OUT's name with .part1, .part2, ... before its suffix (nothing dropped)."""
     from twin3d import formats
 
+    written: list[Path] = []
+    path = out
     try:
         runs = formats.read_recording_runs(folder)
         geometry = scene_geometry(scene) if scene is not None and fmt == "uff" else None
         paths = [out] if len(runs) == 1 else \
             [out.with_name(f"{out.stem}.part{k}{out.suffix}") for k in range(1, len(runs) + 1)]
         for ts, path in zip(runs, paths):
-            formats.write_timeseries(path, ts, fmt, geometry)
-    except formats.FormatError as e:
-        raise _format_error("replay", e) from None
-    except OSError as e:
-        raise UsageError(f"twin3d replay: --out: cannot write {str(out)!r} "
+            formats.write_timeseries(path, ts, fmt, geometry)  # each to a temporary name first
+            written.append(path)
+    except (formats.FormatError, OSError) as e:
+        for p in written:  # all parts or none: the parts of a failed export are taken back
+            p.unlink(missing_ok=True)
+        if isinstance(e, formats.FormatError):
+            raise _format_error("replay", e) from None
+        raise UsageError(f"twin3d replay: --out: cannot write {str(path)!r} "
                          f"({e.strerror or e})") from None
     ts = runs[0]
-    summary = {"export": fmt, "out": str(out), "channels": list(ts.names), "fs": ts.fs,
+    summary = {"export": fmt, "out": str(paths[0]), "channels": list(ts.names), "fs": ts.fs,
                "samples": sum(r.n_samples for r in runs)}
     if len(runs) > 1:
         summary.update(gaps=len(runs) - 1, parts=[str(p) for p in paths],

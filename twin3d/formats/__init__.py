@@ -29,6 +29,6 @@ from twin3d.formats.units import to_si
 
 __all__ = ["BASE_NODE", "FORMATS", "TIMESERIES_SUFFIXES", "ChannelMap", "Entry", "FormatError",
            "FrfSet", "Geometry", "ModeSet", "TimeSeries", "chain_geometry", "read_frfs",
-           "read_geometry", "read_modes", "read_raw", "read_recording_runs", "read_timeseries", "sep005_channels",
-           "to_recording", "to_si", "write_frfs_uff", "write_modes_uff", "write_recording",
+           "read_geometry", "read_modes", "read_raw", "read_recording_runs", "read_timeseries",
+           "sep005_channels", "to_recording", "to_si", "write_frfs_uff", "write_modes_uff", "write_recording",
            "write_timeseries"]

@@ -50,7 +50,8 @@ class TwinApp:
         # scale bar and camera distance with it
         k = max(1.0, self.height / 0.6)
         self.view = RigView(parts, g, size_scale=k)
-        self.floor = LabFloor(y=-g.table_size_m[2] - 0.03 * k, size=4.0 * k, cell=_round_length(0.1 * k))
+        self.floor = LabFloor(y=-g.table_size_m[2] - 0.03 * k, size=4.0 * k,
+                              cell=_round_length(0.1 * k))
         bar = ScaleBar(_round_length(0.1 * k),
                        Vec3(-0.05 * k, 0.005 * k, -g.table_size_m[0] / 2 - 0.04 * k), size_scale=k)
         sign_distance = 2.6 * self.height + 0.9 * k  # the camera distance the signs are sized at

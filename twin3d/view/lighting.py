@@ -277,7 +277,8 @@ _INPUTS = {"normal_offset": 0.0015, "shadow_texel": Vec2(1 / SHADOW_MAP_PX, 1 / 
 pbr_shader = Shader(language=Shader.GLSL, name="twin3d_pbr", vertex=_VERTEX, fragment=_FRAGMENT,
                     default_input=_INPUTS)
 floor_shader = Shader(language=Shader.GLSL, name="twin3d_floor",
-                      vertex=_VERTEX.replace("#version 150\n", "#version 150\n#define LIT_PER_VERTEX\n", 1),
+                      vertex=_VERTEX.replace("#version 150\n",
+                                             "#version 150\n#define LIT_PER_VERTEX\n", 1),
                       fragment=_FLOOR_FRAGMENT, default_input=_INPUTS)
 
 
