@@ -41,6 +41,7 @@ def start(window: str = "offscreen", size: tuple[int, int] = (1280, 720),
     application.compressed_models_folder = ASSETS / "models_compressed"
     if window == "offscreen":
         Entity.setShaderAuto = lambda self, *a, **k: self.setShaderOff()
+    _keep_the_font_pages()
     _app = Ursina(window_type=window, size=size, borderless=False, fullscreen=fullscreen,
                   development_mode=False, editor_ui_enabled=False)
     if window != "none":
@@ -60,6 +61,32 @@ def start(window: str = "offscreen", size: tuple[int, int] = (1280, 720),
     if window == "offscreen":
         _bound_the_frame_queue(_app)
     return _app
+
+
+def _keep_the_font_pages() -> None:
+    """Ursina's Text clears the shared font (every glyph page) each time a Text is made, only to
+    set the pixel size it already has: each label or button made rasterised its glyphs into a
+    new page texture, which stayed prepared on the GPU after it was destroyed. Every Text
+    (labels, buttons, the 3D signs) now sets the size only when it differs."""
+    import builtins
+
+    from ursina import Text
+
+    def set_font(text, value) -> None:
+        font = builtins.loader.loadFont(value)
+        if font:
+            text._font = font
+            font.setLineHeight(text.line_height)
+            if text.text:
+                text.text = text.raw_text
+
+    def set_resolution(text, value: float) -> None:
+        if text._font.getPixelsPerUnit() != value:
+            text._font.clear()  # panda3d changes a font's pixel size only while it has no glyphs
+            text._font.setPixelsPerUnit(value)
+
+    Text.font = property(lambda text: text._font, set_font)
+    Text.resolution = property(lambda text: text._font.getPixelsPerUnit(), set_resolution)
 
 
 SOFTWARE_GL = ("llvmpipe", "softpipe", "swrast", "software")  # renderer names of CPU rasterisers

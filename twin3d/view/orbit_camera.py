@@ -44,6 +44,7 @@ class OrbitCamera(Entity):
         c = self.corners
         self.target = Vec3(*(0.5 * (c.min(axis=0) + c.max(axis=0))))
         self._fit = None
+        self._wanted = (None, None)  # new points: the last fit is not theirs
         self.apply()
 
     def preset(self, name: str) -> None:

@@ -70,31 +70,6 @@ def wrap_measured(text: str, width: float, measure, max_lines: int = 0) -> str:
     return "\n".join(lines)
 
 
-def _set_font(text: Text, value) -> None:
-    import builtins
-
-    font = builtins.loader.loadFont(value)
-    if font:
-        text._font = font
-        font.setLineHeight(text.line_height)
-        if text.text:
-            text.text = text.raw_text
-
-
-def _set_resolution(text: Text, value: float) -> None:
-    if text._font.getPixelsPerUnit() != value:
-        text._font.clear()  # panda3d changes a font's pixel size only while it has no glyphs
-        text._font.setPixelsPerUnit(value)
-
-
-# Ursina's Text clears the shared font (every glyph page) each time a Text is made, only to set
-# the pixel size it already has: each label or button made rasterised its glyphs into a new
-# page texture, which stayed prepared on the GPU after it was destroyed. Every Text (labels,
-# buttons, the 3D signs) now sets the size only when it differs.
-Text.font = property(lambda text: text._font, _set_font)
-Text.resolution = property(lambda text: text._font.getPixelsPerUnit(), _set_resolution)
-
-
 class Label(Text):
     """A Text with tags off and word wrap, re-applied on every text change (Ursina's own
     wordwrap only wraps the text present when it is set): at `wrap` characters, or measured
